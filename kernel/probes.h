@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The probe contract: every function the tracer (bpf/) attaches to, with its
+ * arguments and return value, and the layout of lunatik_State that the BPF
+ * programs read. The kernel module and the user-space library export these
+ * as real, never-inlined, never-cloned symbols, so one BPF text serves both
+ * through kprobes or uprobes.
+ *
+ * This header is included by the BPF text too (BCC defines
+ * __BPF_TRACING__), so below the layout it is plain C with no includes.
+ */
+#ifndef LUNATIK_PROBES_H
+#define LUNATIK_PROBES_H
+
+/*
+ * lunatik_State as the tracer reads it. spinlock_t and refcount_t are 4 bytes
+ * in the kernel configs we target (no spinlock debugging) and in the
+ * user-space shims; states.c asserts every offset at build time.
+ */
+#define LUNATIK_OFF_L		16
+#define LUNATIK_OFF_LOCK	24
+#define LUNATIK_OFF_USERS	28
+#define LUNATIK_OFF_MAXALLOC	32
+#define LUNATIK_OFF_CURRALLOC	40
+#define LUNATIK_OFF_NAME	48
+#define LUNATIK_STATE_SIZE	112
+#define LUNATIK_PROBE_NAME_MAX	64	/* == LUNATIK_NAME_MAXSIZE */
+
+/* Symbol names, for the loader (and for available_filter_functions). */
+#define LUNATIK_PROBE_SYMBOLS \
+	"lunatik_create", "lunatik_remove", "lunatik_statelookup", \
+	"lunatik_stateget", "lunatik_getstate", "lunatik_putstate", \
+	"lunatik_execute", "lunatik_charge", "lunatik_deny", \
+	"lunatik_lock", "lunatik_unlock", "lunatik_free"
+
+#ifndef __BPF_TRACING__
+#include "lunatik.h"
+
+/* Never inlined, never cloned or specialised by IPA: a stable symbol. */
+#define LUNATIK_PROBE	__attribute__((__noipa__))
+
+/*
+ * create: builds a state and publishes it under its name.
+ * Returns the state, or ERR_PTR(-EINVAL, -ENAMETOOLONG, -EEXIST, -EDQUOT,
+ * -ENOSPC, -ENOMEM). Allocations of the new state (lunatik_charge) happen
+ * before it returns, on the same thread.
+ */
+LUNATIK_PROBE lunatik_State *lunatik_create(size_t maxalloc, const char *name);
+
+/* close: unpublishes the named state and puts the table's reference.
+ * Returns 0, -EINVAL, -ENAMETOOLONG or -ENOENT. */
+LUNATIK_PROBE int lunatik_remove(const char *name);
+
+/* lookup: the state of that name or NULL; no reference is taken. */
+LUNATIK_PROBE lunatik_State *lunatik_statelookup(const char *name);
+
+/* lookup and get, atomically: the state with one more user, or NULL. */
+LUNATIK_PROBE lunatik_State *lunatik_stateget(const char *name);
+
+/* refcount: return the count after the change. getstate returns 0 when the
+ * state was already dying (no reference taken); putstate returns 0 when it
+ * put the last reference (the state is freed through lunatik_free). */
+LUNATIK_PROBE int lunatik_getstate(lunatik_State *s);
+LUNATIK_PROBE int lunatik_putstate(lunatik_State *s);
+
+/* execute: runs a text chunk under s->lock. Entry: state, code, length.
+ * Returns the Lua status (LUA_OK ... LUA_ERRERR) or a negative errno. */
+LUNATIK_PROBE int lunatik_execute(lunatik_State *s, const char *code,
+				  size_t len, char *out, size_t *outlen);
+
+/* allocator: every change of s->curralloc goes through charge, which
+ * returns the new curralloc (osize is already 0 for a new block); a request
+ * that would cross maxalloc goes through deny, which returns NULL. */
+LUNATIK_PROBE size_t lunatik_charge(lunatik_State *s, size_t osize,
+				    size_t nsize);
+LUNATIK_PROBE void *lunatik_deny(lunatik_State *s, size_t osize, size_t nsize);
+
+/* lock: wait = entry to return of lunatik_lock; hold = its return to the
+ * entry of lunatik_unlock. */
+LUNATIK_PROBE void lunatik_lock(lunatik_State *s);
+LUNATIK_PROBE void lunatik_unlock(lunatik_State *s);
+
+/* free: the last user is gone and lua_close has returned every block;
+ * entry is the last moment s is valid (s->curralloc must be 0 here). */
+LUNATIK_PROBE void lunatik_free(lunatik_State *s);
+
+#endif /* __BPF_TRACING__ */
+#endif /* LUNATIK_PROBES_H */
