@@ -36,8 +36,13 @@
 #ifndef __BPF_TRACING__
 #include "lunatik.h"
 
-/* Never inlined, never cloned or specialised by IPA: a stable symbol. */
+/*
+ * Never inlined, never cloned or specialised by IPA: a stable symbol.
+ * Test-only fault builds pre-define it (adding weak) to swap one function.
+ */
+#ifndef LUNATIK_PROBE
 #define LUNATIK_PROBE	__attribute__((__noipa__))
+#endif
 
 /*
  * create: builds a state and publishes it under its name.
