@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole suite: the host part (user-space library, uprobes) here, the
+# kernel part (module, kprobes) inside the VM, or here when this kernel can
+# load modules itself. Fails if either part fails.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PY=$top/.venv/bin/python
+mkdir -p build/results
+
+"$PY" -m pytest -m "not kernel" --junitxml=build/results/host.xml tests
+host=$?
+
+"$PY" -m lunatik_bpf.vm -- "$PY" -m pytest -m kernel \
+	--junitxml=build/results/kernel.xml tests
+kern=$?
+
+printf '\nhost suite: %s, kernel suite: %s\n' \
+	"$([ $host -eq 0 ] && echo passed || echo "FAILED ($host)")" \
+	"$([ $kern -eq 0 ] && echo passed || echo "FAILED ($kern)")"
+[ $host -eq 0 ] && [ $kern -eq 0 ]
