@@ -1,0 +1,441 @@
+"""What the state manager promises about running code: maxalloc is enforced
+exactly, runaway code is stopped, bombs fail cleanly and leave the state
+usable, binary chunks are refused, nothing is kept after close."""
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import sys
+import textwrap
+
+import lupa.lua54 as lupa54
+import pytest
+
+from lunatik_bpf.api import States
+from lunatik_bpf.errors import (
+    BUDGET_PREFIX,
+    BudgetExceeded,
+    LuaError,
+    LuaMemoryError,
+    LuaSyntaxError,
+)
+
+KIB = 1024
+SMALL = 64 * KIB
+
+
+def curralloc(states: States, name: str) -> int:
+    info = states.lookup(name)
+    assert info is not None
+    return info.curralloc
+
+
+def settled(states: States, name: str) -> int:
+    """curralloc after two full collections (the second one frees the
+    first collecting chunk), as seen by lookup."""
+    states.execute(name, "collectgarbage()")
+    states.execute(name, "collectgarbage()")
+    return curralloc(states, name)
+
+
+def assert_alive(states: States, name: str) -> None:
+    assert states.execute(name, "local t = {} for i = 1, 10 do t[i] = i end "
+                          "return #t, 'alive'") == "10\talive"
+
+
+def test_empty_state_is_within_limit(backend: States, fresh_name: str) -> None:
+    backend.new(fresh_name, SMALL)
+    assert 0 < curralloc(backend, fresh_name) <= SMALL
+
+
+MEMORY_BOMBS = {
+    "table": "local t = {} local i = 0 while true do i = i + 1 t[i] = i end",
+    "doubling": "local s = 'x' while true do s = s .. s end",
+    "rep": "return string.rep('x', 1 << 40)",
+    "rep_sep": "return #string.rep('ab', 1 << 30, ',')",
+    "strings": "local t = {} for i = 1, 1 << 40 do t[i] = tostring(i) .. 'pad' end",
+    "closures": "local t = {} local i = 0 while true do i = i + 1 "
+                "t[i] = function() return i end end",
+    "coroutines": "local t = {} local i = 0 while true do i = i + 1 "
+                  "t[i] = coroutine.create(function() end) end",
+    "concat": "local t = {} for i = 1, 1 << 20 do t[i] = 'abcdefgh' end "
+              "return #table.concat(t)",
+    "nested": "local t = {} while true do t = {t} end",
+    "gsub": "local s = string.rep('a', 1000) while true do "
+            "s = s:gsub('a', 'aa') end",
+}
+
+
+@pytest.mark.parametrize("bomb", sorted(MEMORY_BOMBS))
+def test_memory_bomb(backend: States, fresh_name: str, bomb: str) -> None:
+    """A state that allocates without end gets LUA_ERRMEM, never goes above
+    maxalloc, gives everything back after a collection, and still works."""
+    backend.new(fresh_name, SMALL)
+    empty = settled(backend, fresh_name)
+    with pytest.raises(LuaMemoryError) as exc:
+        backend.execute(fresh_name, MEMORY_BOMBS[bomb])
+    assert exc.value.status == 4
+    assert "not enough memory" in exc.value.message
+    assert curralloc(backend, fresh_name) <= SMALL
+    assert settled(backend, fresh_name) == empty
+    assert_alive(backend, fresh_name)
+    assert settled(backend, fresh_name) == empty
+
+
+def test_memory_bomb_caught_in_lua(backend: States, fresh_name: str) -> None:
+    """pcall catches the memory error inside the chunk; the state goes on."""
+    backend.new(fresh_name, SMALL)
+    out = backend.execute(fresh_name, "local ok, err = pcall(string.rep, 'x', "
+                          "1 << 30) return ok, err")
+    assert out == "false\tnot enough memory"
+    assert curralloc(backend, fresh_name) <= SMALL
+    assert_alive(backend, fresh_name)
+
+
+def test_maxalloc_exact(backend: States, fresh_name: str) -> None:
+    """Memory up to maxalloc is usable: a string that almost fills the
+    room is allowed, and the state is then right below its limit."""
+    backend.new(fresh_name, SMALL)
+    empty = settled(backend, fresh_name)
+    room = SMALL - empty
+    # the largest string.rep that succeeds, by bisection on its length
+    lo, hi = 0, room
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        try:
+            backend.execute(fresh_name, f"keep = string.rep('x', {mid})")
+        except LuaMemoryError:
+            hi = mid
+        else:
+            lo = mid
+            assert curralloc(backend, fresh_name) <= SMALL
+        backend.execute(fresh_name, "keep = nil")
+    assert lo > room // 2
+    backend.execute(fresh_name, f"keep = string.rep('x', {lo})")
+    full = curralloc(backend, fresh_name)
+    assert full <= SMALL
+    # everything else (the chunk, the string header) is within a few KiB
+    assert SMALL - full < 4 * KIB
+    backend.execute(fresh_name, "keep = nil")
+    assert settled(backend, fresh_name) == empty
+
+
+@pytest.mark.parametrize("maxalloc", [48 * KIB, SMALL, 1 << 20])
+def test_curralloc_tracks_allocation(backend: States, fresh_name: str,
+                                     maxalloc: int) -> None:
+    backend.new(fresh_name, maxalloc)
+    empty = settled(backend, fresh_name)
+    backend.execute(fresh_name, "keep = string.rep('y', 10000)")
+    grown = curralloc(backend, fresh_name)
+    assert grown >= empty + 10000
+    backend.execute(fresh_name, "keep = nil")
+    assert settled(backend, fresh_name) == empty
+
+
+def test_runaway_loop(backend: States, fresh_name: str) -> None:
+    backend.new(fresh_name, SMALL)
+    with pytest.raises(BudgetExceeded) as exc:
+        backend.execute(fresh_name, "while true do end")
+    assert BUDGET_PREFIX in exc.value.message
+    assert_alive(backend, fresh_name)
+
+
+@pytest.mark.parametrize("code", [
+    "local i = 0 repeat i = i + 1 until false",
+    "local function f() return f() end return f()",     # endless tail calls
+    "::top:: goto top",
+    "for i = 1, 1 << 62 do end",
+    "local co = coroutine.wrap(function() while true do coroutine.yield() end end) "
+    "while true do co() end",
+])
+def test_runaway_variants(backend: States, fresh_name: str, code: str) -> None:
+    backend.new(fresh_name, SMALL)
+    with pytest.raises(BudgetExceeded):
+        backend.execute(fresh_name, code)
+    assert_alive(backend, fresh_name)
+
+
+def run_guarded(setup: list[str], code: str, budget: int | None = None,
+                timeout: float = 300) -> str:
+    """Runs setup chunks then code on a fresh state of the user library in
+    a child process, so that a chunk that escapes the budget hangs the
+    child, not the suite. Returns the exception class name (or "ok")."""
+    script = textwrap.dedent(f"""
+        import lunatik_bpf
+        from lunatik_bpf.errors import LuaError
+        s = lunatik_bpf.connect("user")
+        if {budget!r} is not None:
+            s.backend.set_limits(budget={budget!r})
+        s.new("guarded", 1 << 20)
+        for chunk in {setup!r}:
+            s.execute("guarded", chunk)
+        try:
+            s.execute("guarded", {code!r})
+            print("ok")
+        except LuaError as exc:
+            print(type(exc).__name__)
+        assert s.execute("guarded", "return 1") == "1"
+        s.close_all()
+    """)
+    try:
+        proc = subprocess.run([sys.executable, "-c", script], text=True,
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{code!r} ran for {timeout} s: it escaped the "
+                    "instruction budget")
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_budget_not_caught_by_pcall(user_states: States) -> None:
+    """A pcall inside the chunk must not let the chunk outlive its
+    budget: after the budget error, the loop around the pcall is stopped
+    too."""
+    code = "while true do pcall(function() while true do end end) end"
+    assert run_guarded([], code) == "BudgetExceeded"
+
+
+def test_budget_covers_coroutines(user_states: States) -> None:
+    """Instructions run in coroutines count against the execute's budget:
+    fresh coroutines that each stay just under the budget must not let the
+    chunk run for budget * budget instructions."""
+    budget = 1_000_000
+    code = (f"local function burn() for i = 1, {budget} - 1000 do end end "
+            "while true do coroutine.wrap(burn)() end")
+    assert run_guarded([], code, budget=budget, timeout=120) == \
+        "BudgetExceeded"
+
+
+def test_budget_old_coroutine(user_states: States) -> None:
+    """A coroutine made by an earlier execute is stopped by the budget of
+    the execute that resumes it."""
+    setup = ["spin = coroutine.wrap(function() while true do end end)"]
+    assert run_guarded(setup, "spin()") == "BudgetExceeded"
+
+
+def test_budget_is_per_execute(backend: States, fresh_name: str) -> None:
+    """Many short executes are not stopped by the budget of one."""
+    backend.new(fresh_name, SMALL)
+    for _ in range(200):
+        assert backend.execute(fresh_name, "local s = 0 for i = 1, 100 do "
+                               "s = s + i end return s") == "5050"
+
+
+@pytest.mark.parametrize("code", [
+    "local function f() return 1 + f() end return f()",
+    "local function f(...) return 1 + f(1, 2, 3, ...) end return f()",
+    "local function f() return coroutine.wrap(f)() end return f()",
+    "local function f() local co = coroutine.create(f) "
+    "local ok, e = coroutine.resume(co) error(e, 0) end return f()",
+    "local t = setmetatable({}, {}) getmetatable(t).__index = function(s, k) "
+    "return s[k] end return t.x",
+    "local s = string.rep('(', 1000) .. '1' .. string.rep(')', 1000) "
+    "return load('return ' .. s)()",
+    "return load(string.rep('do ', 1000) .. string.rep('end ', 1000))()",
+    "return string.rep('x', 1 << 62, 'yy')",
+    "return ('x'):rep(100):gsub('.', function() error('in gsub') end)",
+    "return table.concat({}, '', 1, 1 << 40)",
+    "return table.unpack({}, 1, 1 << 30)",
+    "return string.format('%099999d', 1)",
+    "return select('#', table.unpack({}, 1, 1000000))",
+])
+def test_bombs_fail_cleanly(backend: States, fresh_name: str, code: str) -> None:
+    """Deep recursion, C-stack bombs, string bombs: an error (not a crash),
+    memory within the limit, and the state still works."""
+    backend.new(fresh_name, SMALL)
+    empty = settled(backend, fresh_name)
+    try:
+        backend.execute(fresh_name, code)
+    except LuaError:
+        pass
+    else:
+        pytest.fail(f"no error from {code!r}")
+    assert curralloc(backend, fresh_name) <= SMALL
+    assert_alive(backend, fresh_name)
+    assert settled(backend, fresh_name) == empty
+
+
+def test_deep_recursion_with_room(backend: States, fresh_name: str) -> None:
+    """With plenty of memory the recursion bomb hits Lua's stack limit or
+    the budget: a Lua error either way."""
+    backend.new(fresh_name, 8 << 20)
+    with pytest.raises(LuaError):
+        backend.execute(fresh_name,
+                        "local function f() return 1 + f() end return f()")
+    assert_alive(backend, fresh_name)
+
+
+def test_binary_chunk_from_the_state(backend: States, fresh_name: str) -> None:
+    """The state's own string.dump output is refused by execute."""
+    backend.new(fresh_name, SMALL)
+    try:
+        dumped = backend.execute(fresh_name,
+                                 "return string.dump(function() return 1 end)")
+    except LuaError:
+        pytest.skip("string.dump is not available")
+    code = dumped.encode("utf-8", "surrogateescape")
+    assert code.startswith(b"\x1bLua")
+    with pytest.raises(LuaSyntaxError) as exc:
+        backend.execute(fresh_name, code)
+    assert "binary chunk" in exc.value.message
+    assert_alive(backend, fresh_name)
+
+
+@pytest.mark.parametrize("code", [
+    b"\x1bLua",
+    b"\x1bLua\x54\x00\x19\x93\r\n\x1a\n",
+    b"\x1b",
+])
+def test_binary_chunk_refused(backend: States, fresh_name: str,
+                              code: bytes) -> None:
+    backend.new(fresh_name, SMALL)
+    with pytest.raises(LuaSyntaxError, match="binary chunk"):
+        backend.execute(fresh_name, code)
+    assert_alive(backend, fresh_name)
+
+
+def test_stock_lua_dump_refused(backend: States, fresh_name: str) -> None:
+    """A real Lua 5.4 binary chunk from stock Lua (lupa) is refused too."""
+    lua = lupa54.LuaRuntime(encoding=None)
+    dumped = lua.eval(b"string.dump(function() return 42 end)")
+    backend.new(fresh_name, SMALL)
+    with pytest.raises(LuaSyntaxError, match="binary chunk"):
+        backend.execute(fresh_name, bytes(dumped))
+
+
+def test_no_leak_across_new_close(backend: States, fresh_name: str) -> None:
+    """Closing and recreating a state many times gives the same empty
+    curralloc every time (nothing carried over, nothing shared)."""
+    backend.new(fresh_name, SMALL)
+    first = curralloc(backend, fresh_name)
+    backend.close(fresh_name)
+    for i in range(100):
+        backend.new(fresh_name, SMALL)
+        assert curralloc(backend, fresh_name) == first
+        backend.execute(fresh_name, f"garbage = string.rep('g', {i * 97})")
+        backend.close(fresh_name)
+    assert backend.list() == []
+
+
+def test_close_all_many(backend: States) -> None:
+    for round_ in range(5):
+        for i in range(20):
+            backend.new(f"r{round_}_{i}", SMALL)
+            backend.execute(f"r{round_}_{i}", f"x = {i}")
+        assert backend.close_all() == 20
+        assert backend.list() == []
+
+
+def test_memory_error_in_error_handling(backend: States,
+                                        fresh_name: str) -> None:
+    """Memory bombs inside pcall and coroutines, then the error message
+    itself needs memory: still a clean error."""
+    backend.new(fresh_name, SMALL)
+    empty = settled(backend, fresh_name)
+    code = ("local t = {} local function fill() local i = 0 while true do "
+            "i = i + 1 t[i] = {} end end "
+            "local co = coroutine.create(fill) local ok, e = coroutine.resume(co) "
+            "error(tostring(e) .. string.rep('!', 100000))")
+    with pytest.raises(LuaError):
+        backend.execute(fresh_name, code)
+    assert curralloc(backend, fresh_name) <= SMALL
+    assert settled(backend, fresh_name) == empty
+    assert_alive(backend, fresh_name)
+
+
+def test_sandbox_libraries(backend: States, fresh_name: str) -> None:
+    """Only base, string, table, utf8 and coroutine are there."""
+    backend.new(fresh_name, SMALL)
+    present = backend.execute(fresh_name, "return type(string), type(table), "
+                              "type(utf8), type(coroutine), type(print)")
+    assert present == "table\ttable\ttable\ttable\tfunction"
+    absent = backend.execute(fresh_name, "return io, os, debug, package, "
+                             "require, math")
+    assert absent == "nil\tnil\tnil\tnil\tnil\tnil"
+
+
+# ---- the C-level API generations, through ctypes on the user library ----
+
+def _state_fields(ptr: int) -> tuple[int, int, int, bytes]:
+    """users, maxalloc, curralloc and name of a lunatik_State (offsets of
+    kernel/probes.h)."""
+    users = ctypes.c_uint32.from_address(ptr + 28).value
+    maxalloc = ctypes.c_size_t.from_address(ptr + 32).value
+    curr = ctypes.c_size_t.from_address(ptr + 40).value
+    name = ctypes.string_at(ptr + 48)
+    return users, maxalloc, curr, name
+
+
+def test_klua_generation(user_states: States, capfd: pytest.CaptureFixture[str]
+                         ) -> None:
+    lib = user_states.backend.lib       # type: ignore[attr-defined]
+    s = lib.klua_state_create(SMALL, b"klua_one")
+    assert s
+    assert lib.klua_state_create(SMALL, b"klua_one") is None   # exists
+    assert lib.klua_state_create(0, b"klua_bad") is None
+    assert lib.klua_state_create(SMALL, b"") is None
+    assert lib.klua_state_lookup(b"klua_one") == s
+    assert lib.klua_state_lookup(b"klua_none") is None
+    users, maxalloc, curr, name = _state_fields(s)
+    assert (maxalloc, name) == (SMALL, b"klua_one")
+    info = user_states.lookup("klua_one")
+    assert info is not None
+    assert (info.maxalloc, info.curralloc, info.users) == (maxalloc, curr, users)
+
+    assert lib.klua_state_create(2 * SMALL, b"klua_two")
+    capfd.readouterr()
+    lib.klua_state_list()
+    listed = capfd.readouterr()
+    text = listed.out + listed.err
+    assert "klua_one" in text and "klua_two" in text
+
+    lib.klua_execute(b"klua_one", b"x = 6 * 7")
+    assert user_states.execute("klua_one", "return x") == "42"
+    lib.klua_execute(b"klua_none", b"return 1")     # no state: no crash
+    lib.klua_execute(b"klua_one", b"error('from klua')")
+    capfd.readouterr()
+
+    assert lib.klua_state_destroy(b"klua_one") == 0
+    assert lib.klua_state_destroy(b"klua_one") != 0
+    assert user_states.lookup("klua_one") is None
+    lib.klua_state_destroy_all()
+    assert user_states.list() == []
+    capfd.readouterr()
+    lib.klua_state_list()
+    listed = capfd.readouterr()
+    assert "klua_two" not in listed.out + listed.err
+
+
+def test_lunatik_generation(user_states: States) -> None:
+    lib = user_states.backend.lib       # type: ignore[attr-defined]
+    s = lib.lunatik_newstate(SMALL, b"gen_one")
+    assert s
+    assert lib.lunatik_newstate(SMALL, b"gen_one") is None
+    assert lib.lunatik_newstate(SMALL, b"x" * 64) is None
+    assert lib.lunatik_statelookup(b"gen_one") == s
+    assert lib.klua_state_lookup(b"gen_one") == s    # one table, two APIs
+    assert lib.lunatik_statelookup(b"gen_none") is None
+    assert _state_fields(s)[1:] == (SMALL, _state_fields(s)[2], b"gen_one")
+    assert [i.name for i in user_states.list()] == ["gen_one"]
+    assert lib.lunatik_close(b"gen_one") == 0
+    assert lib.lunatik_close(b"gen_one") != 0
+    assert lib.lunatik_statelookup(b"gen_one") is None
+    assert user_states.list() == []
+
+
+def test_user_limits_roundtrip(user_states: States) -> None:
+    backend = user_states.backend
+    limits = user_states.limits()
+    assert limits is not None
+    assert limits.max_states > 0 and limits.budget > 0
+    assert limits.max_maxalloc > 0 and limits.max_code > 0
+    old = backend.set_limits(budget=1000)       # type: ignore[attr-defined]
+    try:
+        user_states.new("budget_small", SMALL)
+        with pytest.raises(BudgetExceeded):
+            user_states.execute("budget_small",
+                                "local s = 0 for i = 1, 100000 do s = s + i end")
+        assert user_states.execute("budget_small", "return 1") == "1"
+    finally:
+        backend.set_limits(budget=old.budget)   # type: ignore[attr-defined]
+    assert user_states.limits() == limits
