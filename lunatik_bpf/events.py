@@ -1,0 +1,258 @@
+"""Events of the tracer as dataclasses, one per kind.
+
+The layout of a record lives only in bpf/events.h: BCC generates the ctypes
+class from it (``bpf["events"].event(data)``), and the kind numbers are read
+from the same header here. This module only says what each kind's fields
+mean (see the comments of ``enum lunatik_event_kind``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+BPF_DIR = Path(__file__).resolve().parent.parent / "bpf"
+EVENTS_H = BPF_DIR / "events.h"
+
+
+def parse_enum(text: str, enum: str) -> dict[str, int]:
+    """Values of a C enum (explicit ``= n`` or sequential) from header text."""
+    m = re.search(r"enum\s+" + re.escape(enum) + r"\s*\{(.*?)\}", text, re.S)
+    if not m:
+        raise ValueError(f"enum {enum} not found")
+    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    values: dict[str, int] = {}
+    nxt = 0
+    for item in body.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, val = item.partition("=")
+        nxt = int(val.strip(), 0) if val.strip() else nxt
+        values[name.strip()] = nxt
+        nxt += 1
+    return values
+
+
+def parse_define(text: str, name: str) -> int:
+    m = re.search(r"#define\s+" + re.escape(name) + r"\s+(\d+)", text)
+    if not m:
+        raise ValueError(f"#define {name} not found")
+    return int(m.group(1))
+
+
+_HEADER = EVENTS_H.read_text()
+KINDS: dict[str, int] = {k.removeprefix("LUNATIK_EV_").lower(): v
+                         for k, v in parse_enum(_HEADER, "lunatik_event_kind").items()
+                         if k != "LUNATIK_EV_MAX"}
+HISTS: dict[str, int] = {k.removeprefix("LUNATIK_HIST_").lower(): v
+                         for k, v in parse_enum(_HEADER, "lunatik_hist_kind").items()
+                         if k != "LUNATIK_HIST_MAX"}
+KIND_NAMES: dict[int, str] = {v: k for k, v in KINDS.items()}
+HIST_NAMES: dict[int, str] = {v: k for k, v in HISTS.items()}
+LOOKUP_STATEGET = parse_define(_HEADER, "LUNATIK_LOOKUP_STATEGET")
+CODE_MAX = parse_define(_HEADER, "LUNATIK_CODE_MAX")
+
+
+def _text(raw: bytes) -> str:
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Event:
+    """The common header of every event."""
+    kind: ClassVar[str] = "event"
+    ts: int
+    pid: int
+    tid: int
+    comm: str
+    cpu: int
+    state: int          # lunatik_State address (0: none)
+    name: str           # the state's name, or the name asked for
+
+    def short(self) -> str:
+        return f"{self.kind}({self.name!r}@{self.state:#x} tid={self.tid})"
+
+
+@dataclass(frozen=True)
+class Create(Event):
+    kind: ClassVar[str] = "create"
+    maxalloc: int = 0
+    error: int = 0      # 0, or -errno when create failed (state is 0 then)
+    latency: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error == 0 and self.state != 0
+
+
+@dataclass(frozen=True)
+class Remove(Event):
+    kind: ClassVar[str] = "remove"
+    ret: int = 0
+
+
+@dataclass(frozen=True)
+class Lookup(Event):
+    kind: ClassVar[str] = "lookup"
+    via: str = "statelookup"    # or "stateget" (which takes a reference)
+    users: int = 0              # stateget hit: users read at its return
+
+    @property
+    def hit(self) -> bool:
+        return self.state != 0
+
+
+@dataclass(frozen=True)
+class Get(Event):
+    kind: ClassVar[str] = "get"
+    count: int = 0      # users after; 0: the state was dying, no reference
+
+
+@dataclass(frozen=True)
+class Put(Event):
+    kind: ClassVar[str] = "put"
+    count: int = 0      # users after; 0: the state was freed in this put
+
+
+@dataclass(frozen=True)
+class ExecBegin(Event):
+    kind: ClassVar[str] = "exec_begin"
+    length: int = 0
+    code: bytes = b""   # the first CODE_MAX bytes
+
+    @property
+    def complete_code(self) -> bool:
+        return len(self.code) == self.length
+
+
+@dataclass(frozen=True)
+class ExecEnd(Event):
+    kind: ClassVar[str] = "exec_end"
+    status: int = 0     # Lua status, or -errno
+    latency: int = 0
+    length: int = 0
+
+
+@dataclass(frozen=True)
+class Alloc(Event):
+    kind: ClassVar[str] = "alloc"
+    osize: int = 0
+    nsize: int = 0
+    curralloc: int = 0  # the state's own curralloc before this charge
+    maxalloc: int = 0
+
+    @property
+    def after(self) -> int:
+        return self.curralloc - self.osize + self.nsize
+
+
+@dataclass(frozen=True)
+class Deny(Event):
+    kind: ClassVar[str] = "deny"
+    osize: int = 0
+    nsize: int = 0
+    curralloc: int = 0
+    maxalloc: int = 0
+
+    @property
+    def would_be(self) -> int:
+        return self.curralloc - self.osize + self.nsize
+
+
+@dataclass(frozen=True)
+class Free(Event):
+    kind: ClassVar[str] = "free"
+    curralloc: int = 0
+    maxalloc: int = 0
+
+
+@dataclass(frozen=True)
+class Lock(Event):
+    kind: ClassVar[str] = "lock"
+    wait: int = 0
+
+
+@dataclass(frozen=True)
+class Unlock(Event):
+    kind: ClassVar[str] = "unlock"
+    hold: int = 0       # 0 when the matching lock return was not seen
+
+
+@dataclass(frozen=True)
+class Contention(Event):
+    kind: ClassVar[str] = "contention"
+    wait: int = 0
+
+
+def _header(r: Any) -> dict[str, Any]:
+    return dict(ts=int(r.ts), pid=int(r.pid), tid=int(r.tid), comm=_text(r.comm),
+                cpu=int(r.cpu), state=int(r.state), name=_text(r.name))
+
+
+_DECODERS: dict[int, Callable[[Any], Event]] = {
+    KINDS["create"]: lambda r: Create(**_header(r), maxalloc=int(r.maxalloc),
+                                      error=int(r.ret), latency=int(r.latency)),
+    KINDS["remove"]: lambda r: Remove(**_header(r), ret=int(r.ret)),
+    KINDS["lookup"]: lambda r: Lookup(
+        **_header(r), via="stateget" if r.flags == LOOKUP_STATEGET else "statelookup",
+        users=int(r.count)),
+    KINDS["get"]: lambda r: Get(**_header(r), count=int(r.count)),
+    KINDS["put"]: lambda r: Put(**_header(r), count=int(r.count)),
+    KINDS["exec_begin"]: lambda r: ExecBegin(
+        **_header(r), length=int(r.len), code=bytes(r.code[:min(int(r.code_len), CODE_MAX)])),
+    KINDS["exec_end"]: lambda r: ExecEnd(**_header(r), status=int(r.ret),
+                                         latency=int(r.latency), length=int(r.len)),
+    KINDS["alloc"]: lambda r: Alloc(**_header(r), osize=int(r.osize), nsize=int(r.nsize),
+                                    curralloc=int(r.curralloc), maxalloc=int(r.maxalloc)),
+    KINDS["deny"]: lambda r: Deny(**_header(r), osize=int(r.osize), nsize=int(r.nsize),
+                                  curralloc=int(r.curralloc), maxalloc=int(r.maxalloc)),
+    KINDS["free"]: lambda r: Free(**_header(r), curralloc=int(r.curralloc),
+                                  maxalloc=int(r.maxalloc)),
+    KINDS["lock"]: lambda r: Lock(**_header(r), wait=int(r.latency)),
+    KINDS["unlock"]: lambda r: Unlock(**_header(r), hold=int(r.latency)),
+    KINDS["contention"]: lambda r: Contention(**_header(r), wait=int(r.latency)),
+}
+assert set(_DECODERS) == set(KINDS.values()), "events.py lags behind bpf/events.h"
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def decode(record: Any) -> Event:
+    """One BCC ring-buffer record (the ctypes struct lunatik_event) -> Event."""
+    try:
+        return _DECODERS[int(record.kind)](record)
+    except KeyError:
+        raise UnknownEvent(f"unknown event kind {record.kind}") from None
+
+
+@dataclass
+class Histogram:
+    """A log2 histogram: slot -> count; slot s > 0 holds [2^(s-1), 2^s), slot 0 holds 0
+    (BCC's bpf_log2l)."""
+    kind: str
+    slots: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.slots.values())
+
+    @staticmethod
+    def bounds(slot: int) -> tuple[int, int]:
+        """The smallest and largest value counted in slot."""
+        return (0, 0) if slot == 0 else (1 << (slot - 1), (1 << slot) - 1)
+
+    def render(self, unit: str = "") -> str:
+        if not self.slots:
+            return f"{self.kind}: (empty)\n"
+        width = max(self.slots.values())
+        lines = [f"{self.kind}{' (' + unit + ')' if unit else ''}:"]
+        for s in range(min(self.slots), max(self.slots) + 1):
+            n = self.slots.get(s, 0)
+            lo, hi = self.bounds(s)
+            bar = "*" * (40 * n // width) if width else ""
+            lines.append(f"  {lo:>12} -> {hi:<12} : {n:<8} |{bar:<40}|")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,532 @@
+"""The tracer: compiles bpf/lunatik.bpf.c with BCC, attaches it to the probe
+contract (kernel/probes.h) and reads what it produces.
+
+    with Tracer(backend="user") as tracer:      # uprobes on liblunatik.so
+        states.new("a", 1 << 16)
+    tracer.events, tracer.findings, tracer.drops, tracer.summary()
+
+backend "user" traces the library as loaded in a process (this one unless
+pid= is given; library= names the .so when it is not loaded yet or to pick
+one of several); backend "kernel" traces the `lunatik` module with kprobes
+plus the lock:contention_begin/end tracepoints.
+
+mode "stream" sends every event through a BPF ring buffer of ringbuf_pages
+pages, decoded and checked online by the Observer; losses are counted in BPF
+and reported (tracer.drops, an events_complete finding). mode "summary" only
+keeps per-state counters and log2 histograms in BPF maps, read by summary().
+
+Compiling takes seconds: compile(...) returns a Program that several
+Tracer(program=...) sessions can reuse one after the other (the test suite
+does), each attaching on enter and detaching on exit.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Callable
+
+from .checks import Finding
+from .events import BPF_DIR, HIST_NAMES, KIND_NAMES, Event, Histogram, decode
+from .observer import Observer
+
+KERNEL_DIR = BPF_DIR.parent / "kernel"
+BPF_SOURCE = BPF_DIR / "lunatik.bpf.c"
+TRACEFS = Path("/sys/kernel/tracing")
+MODULE = "lunatik"
+LIBRARY_PATTERN = re.compile(r"liblunatik[^/]*\.so")
+
+# Attach order: the release paths first, so that a state whose creation is
+# seen is also seen going away (free, putstate, remove before getstate, create).
+# (symbol, entry probe, return probe)
+PROBES: tuple[tuple[str, bool, bool], ...] = (
+    ("lunatik_free", True, False),
+    ("lunatik_putstate", True, True),
+    ("lunatik_remove", True, True),
+    ("lunatik_unlock", True, False),
+    ("lunatik_lock", True, True),
+    ("lunatik_deny", True, False),
+    ("lunatik_charge", True, False),
+    ("lunatik_execute", True, True),
+    ("lunatik_statelookup", True, True),
+    ("lunatik_stateget", True, True),
+    ("lunatik_getstate", True, True),
+    ("lunatik_create", True, True),
+)
+SYMBOLS = tuple(p[0] for p in PROBES)
+TRACEPOINTS = (("lock:contention_begin", "lunatik_contention_begin"),
+               ("lock:contention_end", "lunatik_contention_end"))
+
+
+# ---- errors: one clear line each ----
+
+class TracerError(Exception):
+    """The tracer cannot run; the message says why in one line."""
+
+
+class NotRoot(TracerError):
+    pass
+
+
+class BccMissing(TracerError):
+    pass
+
+
+class HeadersMissing(TracerError):
+    pass
+
+
+class LibraryNotFound(TracerError):
+    pass
+
+
+class ModuleNotLoaded(TracerError):
+    pass
+
+
+class SymbolMissing(TracerError):
+    pass
+
+
+class CompileError(TracerError):
+    pass
+
+
+class AttachError(TracerError):
+    pass
+
+
+def _import_bcc() -> Any:
+    try:
+        import bcc  # Debian's python3-bpfcc (never the PyPI package "bcc")
+    except ImportError as exc:
+        raise BccMissing(f"BCC is not importable ({exc}); install python3-bpfcc "
+                         "and use a venv with --system-site-packages") from None
+    if not hasattr(bcc, "BPF"):
+        raise BccMissing(f"the 'bcc' module at {getattr(bcc, '__file__', '?')} is not "
+                         "BCC (the PyPI package named bcc?)")
+    return bcc
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise NotRoot(f"tracing needs root (BPF and probes); running as uid {os.geteuid()}")
+
+
+def _require_headers() -> None:
+    build = Path("/lib/modules") / os.uname().release / "build"
+    if not (build / "include").is_dir() and not Path("/sys/kernel/kheaders.tar.xz").exists():
+        raise HeadersMissing(f"kernel headers missing: {build} (BCC compiles against them)")
+
+
+def find_loaded_library(pid: int) -> Path | None:
+    """The liblunatik*.so mapped in process pid, if exactly one is."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError as exc:
+        raise LibraryNotFound(f"cannot read /proc/{pid}/maps: {exc.strerror}") from None
+    paths = {line.split(None, 5)[5].strip() for line in maps.splitlines()
+             if len(line.split(None, 5)) == 6 and LIBRARY_PATTERN.search(line)}
+    paths = {p for p in paths if not p.endswith("(deleted)")}
+    if len(paths) > 1:
+        raise LibraryNotFound(f"process {pid} maps several Lunatik libraries "
+                              f"({', '.join(sorted(paths))}); pass library=")
+    return Path(paths.pop()) if paths else None
+
+
+def resolve_library(library: str | os.PathLike[str] | None, pid: int) -> Path:
+    if library is not None:
+        path = Path(library).resolve()
+        if not path.is_file():
+            raise LibraryNotFound(f"library {path} does not exist (make user?)")
+        return path
+    path = find_loaded_library(pid)
+    if path is None:
+        raise LibraryNotFound(f"no liblunatik*.so is loaded in process {pid}; "
+                              "pass library=path")
+    return path
+
+
+def library_symbols(bcc: Any, path: Path) -> set[str]:
+    found = bcc.BPF.get_user_functions_and_addresses(str(path).encode(), b"^lunatik_")
+    return {name.decode() if isinstance(name, bytes) else name for name, _ in found}
+
+
+def kernel_symbols() -> set[str]:
+    """Probe-able symbols of the module (available_filter_functions, else kallsyms)."""
+    names: set[str] = set()
+    try:
+        with open(TRACEFS / "available_filter_functions") as f:
+            for line in f:
+                if f"[{MODULE}]" in line:
+                    names.add(line.split()[0])
+        return names
+    except OSError:
+        pass
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 4 and parts[3] == f"[{MODULE}]" and parts[1] in "tT":
+                names.add(parts[2])
+    return names
+
+
+# ---- the compiled program ----
+
+@dataclass(frozen=True)
+class ProgramKey:
+    backend: str
+    mode: str
+    ringbuf_pages: int
+
+
+class Program:
+    """The BPF text compiled for one (backend, mode, ring size); reusable by
+    one Tracer session at a time."""
+
+    def __init__(self, backend: str = "user", mode: str = "stream",
+                 ringbuf_pages: int = 64) -> None:
+        if backend not in ("user", "kernel"):
+            raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
+        if mode not in ("stream", "summary"):
+            raise ValueError(f"mode is 'stream' or 'summary', not {mode!r}")
+        if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
+            raise ValueError(f"ringbuf_pages must be a power of two, not {ringbuf_pages}")
+        self.key = ProgramKey(backend, mode, ringbuf_pages)
+        bcc = _import_bcc()
+        _require_root()
+        _require_headers()
+        cflags = [f"-I{BPF_DIR}", f"-I{KERNEL_DIR}",
+                  f"-DLUNATIK_USER={1 if backend == 'user' else 0}",
+                  f"-DLUNATIK_STREAM={1 if mode == 'stream' else 0}",
+                  f"-DLUNATIK_RINGBUF_PAGES={ringbuf_pages}",
+                  "-Wno-macro-redefined"]
+        t0 = time.monotonic()
+        try:
+            self.bpf = bcc.BPF(src_file=str(BPF_SOURCE).encode(), cflags=cflags)
+        except Exception as exc:  # BCC raises bare Exception
+            raise CompileError(f"BPF compile/load failed: {exc}") from None
+        self.compile_seconds = time.monotonic() - t0
+        self._sink: Callable[[Any], None] | None = None
+        self.busy = False
+        if mode == "stream":
+            self.bpf["events"].open_ring_buffer(self._on_record)
+
+    def _on_record(self, _ctx: Any, data: Any, _size: int) -> int:
+        if self._sink is not None:
+            self._sink(self.bpf["events"].event(data))
+        return 0
+
+    def reset(self) -> None:
+        """Clears the maps a session reads (counters, histograms, drops, stashes)."""
+        for name in ("counters", "hists", "stashes", "held", "contending"):
+            self.bpf[name].clear()
+        self.bpf["drops"].clearitem(ctypes.c_int(0))
+
+    def drops(self) -> int:
+        return int(sum(self.bpf["drops"][ctypes.c_int(0)]))
+
+    def close(self) -> None:
+        self.bpf.cleanup()
+
+
+def compile(backend: str = "user", mode: str = "stream",  # noqa: A001
+            ringbuf_pages: int = 64) -> Program:
+    return Program(backend, mode, ringbuf_pages)
+
+
+# ---- summary ----
+
+@dataclass(frozen=True)
+class StateSummary:
+    state: int
+    name: str
+    counts: dict[str, int]          # event kind -> how many
+    lookup_miss: int = 0
+    exec_errors: int = 0
+    alloc_bytes: int = 0
+    free_bytes: int = 0
+
+
+@dataclass
+class Summary:
+    drops: int
+    events: int
+    findings: int
+    states: list[StateSummary] = field(default_factory=list)
+    # (state, name, histogram kind) -> Histogram
+    histograms: dict[tuple[int, str, str], Histogram] = field(default_factory=dict)
+
+    def state(self, name: str) -> list[StateSummary]:
+        return [s for s in self.states if s.name == name]
+
+    def histogram(self, kind: str, name: str | None = None) -> Histogram:
+        """One histogram of that kind, summed over states (or that name's)."""
+        total = Histogram(kind)
+        for (_, n, k), h in self.histograms.items():
+            if k == kind and (name is None or n == name):
+                for slot, c in h.slots.items():
+                    total.slots[slot] = total.slots.get(slot, 0) + c
+        return total
+
+    def render(self) -> str:
+        lines = [f"drops: {self.drops}  events: {self.events}  findings: {self.findings}"]
+        for s in sorted(self.states, key=lambda s: (s.name, s.state)):
+            counts = " ".join(f"{k}={v}" for k, v in s.counts.items() if v)
+            lines.append(f"  {s.name!r}@{s.state:#x}: {counts}")
+        for kind, unit in (("alloc_size", "bytes"), ("exec_latency", "ns"),
+                           ("lock_wait", "ns"), ("lock_hold", "ns"), ("contention", "ns")):
+            h = self.histogram(kind)
+            if h.total:
+                lines.append(h.render(unit).rstrip())
+        return "\n".join(lines) + "\n"
+
+
+def _text(raw: bytes) -> str:
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+# ---- the session ----
+
+class Tracer:
+    """A tracing session: attach on enter, a polling thread, detach on exit."""
+
+    def __init__(self, backend: str = "user", mode: str = "stream",
+                 library: str | os.PathLike[str] | None = None, pid: int | None = None,
+                 ringbuf_pages: int = 64, program: Program | None = None,
+                 interval: float = 0.1,
+                 on_event: Callable[[Event], None] | None = None,
+                 on_finding: Callable[[Finding], None] | None = None) -> None:
+        if program is not None and program.key != ProgramKey(backend, mode, ringbuf_pages):
+            # the program decides: backend/mode/ring size follow it
+            backend, mode, ringbuf_pages = (program.key.backend, program.key.mode,
+                                            program.key.ringbuf_pages)
+        if backend not in ("user", "kernel"):
+            raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
+        if mode not in ("stream", "summary"):
+            raise ValueError(f"mode is 'stream' or 'summary', not {mode!r}")
+        self.backend = backend
+        self.mode = mode
+        self.library = library
+        self.pid = pid
+        self.ringbuf_pages = ringbuf_pages
+        self.interval = interval
+        self.on_event = on_event
+        self.on_finding = on_finding
+        self.program = program
+        self._own_program = program is None
+        self.observer = Observer()
+        self.events: list[Event] = []
+        self.drops = 0
+        self.attach_seconds = 0.0
+        self.target = ""
+        self._attached: list[tuple[str, str, str]] = []   # (how, where, symbol or tp)
+        self._pid_filter = -1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._last_summary: Summary | None = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.observer.findings
+
+    # ---- enter / exit ----
+
+    def __enter__(self) -> Tracer:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        bcc = _import_bcc()
+        _require_root()
+        if self.backend == "user":
+            pid = self.pid if self.pid is not None else os.getpid()
+            if pid == -1 and self.library is None:
+                raise LibraryNotFound("pid=-1 (every process) needs library=path")
+            path = resolve_library(self.library, pid)
+            missing = [s for s in SYMBOLS if s not in library_symbols(bcc, path)]
+            if missing:
+                raise SymbolMissing(f"{path} lacks probe symbols: {', '.join(missing)}")
+            self.target = str(path)
+            self._pid_filter = pid      # -1: every process using that library
+        else:
+            if not Path(f"/sys/module/{MODULE}").is_dir():
+                raise ModuleNotLoaded(f"kernel module '{MODULE}' is not loaded (insmod kernel/lunatik.ko)")
+            avail = kernel_symbols()
+            missing = [s for s in SYMBOLS if s not in avail]
+            if missing:
+                raise SymbolMissing(f"module '{MODULE}' lacks probe-able symbols "
+                                    f"(inlined or not in available_filter_functions): "
+                                    f"{', '.join(missing)}")
+            self.target = MODULE
+        if self.program is None:
+            self.program = Program(self.backend, self.mode, self.ringbuf_pages)
+        if self.program.busy:
+            raise TracerError("this Program is in use by another Tracer session")
+        self.program.busy = True
+        try:
+            self.program.reset()
+            if self.mode == "stream":
+                self.program._sink = self._on_record
+            t0 = time.monotonic()
+            self._attach()
+            self.attach_seconds = time.monotonic() - t0
+        except BaseException:
+            self._detach()
+            self.program._sink = None
+            self.program.busy = False
+            raise
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._poll, name="lunatik-tracer",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self.program is None or not self.program.busy:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._detach()
+        try:
+            if self.mode == "stream":
+                self.program.bpf.ring_buffer_consume()      # what is left
+            self._note_drops()
+            self._last_summary = self._read_summary()
+            if self.mode == "stream":
+                for f in self.observer.finish():
+                    self._found(f)
+        finally:
+            self.program._sink = None
+            self.program.busy = False
+            if self._own_program:
+                self.program.close()
+
+    def _attach(self) -> None:
+        assert self.program is not None
+        b = self.program.bpf
+        try:
+            for sym, entry, ret in PROBES:
+                if self.backend == "user":
+                    name = self.target.encode()
+                    if ret:     # the return before the entry: no entry without return
+                        b.attach_uretprobe(name=name, sym=sym.encode(),
+                                           fn_name=f"{sym}_return".encode(),
+                                           pid=self._pid_filter)
+                        self._attached.append(("uretprobe", self.target, sym))
+                    if entry:
+                        b.attach_uprobe(name=name, sym=sym.encode(),
+                                        fn_name=f"{sym}_entry".encode(),
+                                        pid=self._pid_filter)
+                        self._attached.append(("uprobe", self.target, sym))
+                else:
+                    if ret:
+                        b.attach_kretprobe(event=sym.encode(), fn_name=f"{sym}_return".encode())
+                        self._attached.append(("kretprobe", MODULE, sym))
+                    if entry:
+                        b.attach_kprobe(event=sym.encode(), fn_name=f"{sym}_entry".encode())
+                        self._attached.append(("kprobe", MODULE, sym))
+            if self.backend == "kernel":
+                for tp, fn in TRACEPOINTS:
+                    b.attach_tracepoint(tp=tp.encode(), fn_name=fn.encode())
+                    self._attached.append(("tracepoint", tp, fn))
+        except Exception as exc:
+            if isinstance(exc, TracerError):
+                raise
+            raise AttachError(f"attaching to {self.target} failed: {exc}") from None
+
+    def _detach(self) -> None:
+        if self.program is None:
+            return
+        b = self.program.bpf
+        for how, where, what in reversed(self._attached):
+            try:
+                if how == "uprobe":
+                    b.detach_uprobe(name=where.encode(), sym=what.encode(), pid=self._pid_filter)
+                elif how == "uretprobe":
+                    b.detach_uretprobe(name=where.encode(), sym=what.encode(),
+                                       pid=self._pid_filter)
+                elif how == "kprobe":
+                    b.detach_kprobe(event=what.encode())
+                elif how == "kretprobe":
+                    b.detach_kretprobe(event=what.encode())
+                elif how == "tracepoint":
+                    b.detach_tracepoint(tp=where.encode())
+            except Exception:
+                pass    # best effort: the fds die with the process anyway
+        self._attached.clear()
+
+    # ---- polling ----
+
+    def _poll(self) -> None:
+        assert self.program is not None
+        while not self._stop.is_set():
+            if self.mode == "stream":
+                self.program.bpf.ring_buffer_poll(int(self.interval * 1000))
+            else:
+                self._stop.wait(self.interval)
+                self._last_summary = self._read_summary()
+            self._note_drops()
+
+    def _on_record(self, record: Any) -> None:
+        ev = decode(record)
+        self.events.append(ev)
+        if self.on_event is not None:
+            self.on_event(ev)
+        for f in self.observer.feed(ev):
+            self._found(f)
+
+    def _found(self, f: Finding) -> None:
+        if self.on_finding is not None:
+            self.on_finding(f)
+
+    def _note_drops(self) -> None:
+        assert self.program is not None
+        self.drops = self.program.drops()
+        for f in self.observer.note_drops(self.drops):
+            self._found(f)
+
+    # ---- summary ----
+
+    def _read_summary(self) -> Summary:
+        assert self.program is not None
+        b = self.program.bpf
+        summary = Summary(drops=self.program.drops(), events=len(self.events),
+                          findings=len(self.findings))
+        for k, v in b["counters"].items():
+            counts = {KIND_NAMES[i]: int(v.n[i]) for i in KIND_NAMES}
+            summary.states.append(StateSummary(
+                state=int(k.state), name=_text(k.name), counts=counts,
+                lookup_miss=int(v.lookup_miss), exec_errors=int(v.exec_errors),
+                alloc_bytes=int(v.alloc_bytes), free_bytes=int(v.free_bytes)))
+        for k, v in b["hists"].items():
+            key = (int(k.state), _text(k.name), HIST_NAMES.get(int(k.hist), str(k.hist)))
+            h = summary.histograms.setdefault(key, Histogram(key[2]))
+            h.slots[int(k.slot)] = h.slots.get(int(k.slot), 0) + int(v.value)
+        return summary
+
+    def summary(self) -> Summary:
+        """Counters and histograms: read now while attached, else the last read."""
+        if self.program is not None and self.program.busy:
+            s = self._read_summary()
+            self.drops = s.drops
+            return s
+        if self._last_summary is None:
+            raise TracerError("no summary: the session never ran")
+        return self._last_summary
+
+
+__all__ = ["Tracer", "Program", "compile", "Summary", "StateSummary", "TracerError",
+           "NotRoot", "BccMissing", "HeadersMissing", "LibraryNotFound",
+           "ModuleNotLoaded", "SymbolMissing", "CompileError", "AttachError"]
