@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The lunatik module: its parameters, init and exit, and the exported API
+ * of both generations for other modules.
+ *
+ * The limit parameters are lunatik_limits' own fields (their defaults are
+ * the state manager's), so a value given to insmod is in force before
+ * lunatik_states_init() and a write to /sys/module/lunatik/parameters/
+ * changes the limit for what comes next. live_states and live_bytes are
+ * read-only views of the table (how many states, the sum of their
+ * curralloc), for tests and operators.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/rcupdate.h>
+
+#include "lunatik.h"
+#include "netlink.h"
+
+unsigned long lunatik_default_maxalloc = 1UL << 20;
+module_param_named(default_maxalloc, lunatik_default_maxalloc, ulong, 0644);
+MODULE_PARM_DESC(default_maxalloc, "maxalloc of a state created without one");
+
+module_param_named(max_maxalloc, lunatik_limits.max_maxalloc, ulong, 0644);
+MODULE_PARM_DESC(max_maxalloc, "largest maxalloc a state may ask for");
+module_param_named(max_states, lunatik_limits.max_states, uint, 0644);
+MODULE_PARM_DESC(max_states, "how many states may live at once");
+module_param_named(budget, lunatik_limits.budget, uint, 0644);
+MODULE_PARM_DESC(budget, "Lua instructions per execute");
+module_param_named(max_code, lunatik_limits.max_code, ulong, 0644);
+MODULE_PARM_DESC(max_code, "largest chunk accepted by execute");
+
+#define LUNATIK_TALLY_BATCH	32
+
+/* Counts the live states and sums their curralloc, page by page. */
+static int lunatik_tally(unsigned long *states, unsigned long *bytes)
+{
+	struct lunatik_info *infos;
+	unsigned int skip = 0;
+	int i, n;
+
+	infos = kmalloc_array(LUNATIK_TALLY_BATCH, sizeof(*infos), GFP_KERNEL);
+	if (!infos)
+		return -ENOMEM;
+	*states = 0;
+	*bytes = 0;
+	do {
+		n = lunatik_ctl_list(infos, LUNATIK_TALLY_BATCH, skip);
+		if (n < 0)
+			break;
+		for (i = 0; i < n; i++)
+			*bytes += infos[i].curralloc;
+		*states += n;
+		skip += n;
+	} while (n == LUNATIK_TALLY_BATCH);
+	kfree(infos);
+	return n < 0 ? n : 0;
+}
+
+static int lunatik_get_live_states(char *buffer,
+				   const struct kernel_param *kp)
+{
+	unsigned long states, bytes;
+	int err = lunatik_tally(&states, &bytes);
+
+	return err ? err : sysfs_emit(buffer, "%lu\n", states);
+}
+
+static int lunatik_get_live_bytes(char *buffer, const struct kernel_param *kp)
+{
+	unsigned long states, bytes;
+	int err = lunatik_tally(&states, &bytes);
+
+	return err ? err : sysfs_emit(buffer, "%lu\n", bytes);
+}
+
+static const struct kernel_param_ops lunatik_live_states_ops = {
+	.get = lunatik_get_live_states,
+};
+
+static const struct kernel_param_ops lunatik_live_bytes_ops = {
+	.get = lunatik_get_live_bytes,
+};
+
+module_param_cb(live_states, &lunatik_live_states_ops, NULL, 0444);
+MODULE_PARM_DESC(live_states, "how many states are in the table (read-only)");
+module_param_cb(live_bytes, &lunatik_live_bytes_ops, NULL, 0444);
+MODULE_PARM_DESC(live_bytes, "sum of the states' curralloc (read-only)");
+
+static int __init lunatik_module_init(void)
+{
+	int err;
+
+	err = lunatik_states_init();
+	if (err)
+		return err;
+	err = lunatik_netlink_init();
+	if (err) {
+		lunatik_states_exit();
+		return err;
+	}
+	return 0;
+}
+
+static void __exit lunatik_module_exit(void)
+{
+	/* No request runs once the family is gone; then close every state. */
+	lunatik_netlink_exit();
+	lunatik_states_exit();
+	/* Wait for RCU callbacks that free states before the code goes. */
+	rcu_barrier();
+}
+
+module_init(lunatik_module_init);
+module_exit(lunatik_module_exit);
+
+/* The Lunatik generation. */
+EXPORT_SYMBOL_GPL(lunatik_newstate);
+EXPORT_SYMBOL_GPL(lunatik_close);
+EXPORT_SYMBOL_GPL(lunatik_statelookup);
+/* The KLua generation. */
+EXPORT_SYMBOL_GPL(klua_states_init);
+EXPORT_SYMBOL_GPL(klua_states_exit);
+EXPORT_SYMBOL_GPL(klua_state_create);
+EXPORT_SYMBOL_GPL(klua_state_destroy);
+EXPORT_SYMBOL_GPL(klua_state_lookup);
+EXPORT_SYMBOL_GPL(klua_state_list);
+EXPORT_SYMBOL_GPL(klua_state_destroy_all);
+EXPORT_SYMBOL_GPL(klua_execute);
+/* The control plane. */
+EXPORT_SYMBOL_GPL(lunatik_ctl_new);
+EXPORT_SYMBOL_GPL(lunatik_ctl_close);
+EXPORT_SYMBOL_GPL(lunatik_ctl_close_all);
+EXPORT_SYMBOL_GPL(lunatik_ctl_info);
+EXPORT_SYMBOL_GPL(lunatik_ctl_list);
+EXPORT_SYMBOL_GPL(lunatik_ctl_execute);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Lunatik: named Lua states in the kernel");
+MODULE_AUTHOR("lunatik-bpf");

@@ -1,0 +1,312 @@
+"""The virtme-ng harness: runs a command where the lunatik module is loaded.
+
+    python -m lunatik_bpf.vm [--kernel VER] [--cpus N] [--memory 2G] \\
+        [--param max_states=8] [--no-module] -- CMD...
+
+On a host that can load modules and has kprobes, and runs the kernel the
+module was built for, the command runs here. Otherwise the harness boots
+/boot/vmlinuz-<VER> in a virtme-ng VM (TCG when /dev/kvm cannot run a guest)
+that shares the host's filesystem, with build/ writable, and runs the
+command inside as root. Around the command, in either place:
+
+  - tracefs and debugfs are mounted,
+  - kernel/lunatik.ko (the fresh build) is inserted with the given
+    parameters, and removed afterwards (a failing rmmod fails the run),
+  - the kernel log written during the run is shown and checked against a
+    deny-list of splats (WARNING:, BUG:, Oops, lockdep, ...): a match fails
+    the run even if the command passed.
+
+The exit status is the command's (or 1 for a splat or a failed rmmod,
+125 when the guest never reported one: it crashed or did not boot). The
+guest writes it to a file under build/vm/, which the host reads back.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BUILD = REPO / "build"
+VM_DIR = BUILD / "vm"
+MODULE = REPO / "kernel" / "lunatik.ko"
+MODULE_NAME = "lunatik"
+DEFAULT_KVER = "6.1.0-56-amd64"
+
+# Kernel-log lines that fail a run (after libbpf's CI).
+DENY_LIST: tuple[str, ...] = (
+    r"WARNING:", r"BUG:", r"Oops", r"lockdep", r"possible recursive locking",
+    r"possible circular locking", r"scheduling while atomic",
+    r"refcount_t:", r"KASAN", r"UBSAN", r"hung task", r"blocked for more than",
+    r"Call Trace", r"general protection fault", r"kernel panic",
+    r"stack-protector", r"list_add corruption", r"list_del corruption",
+)
+_DENY_RE = re.compile("|".join(DENY_LIST))
+
+STATUS_NO_REPORT = 125
+
+
+def deny_matches(log: str) -> list[str]:
+    """The kernel-log lines that match the deny-list."""
+    return [line for line in log.splitlines() if _DENY_RE.search(line)]
+
+
+def default_kver() -> str:
+    """The newest Debian -amd64 kernel with headers (as the Makefile)."""
+    mods = Path("/lib/modules")
+    found = sorted((p.name for p in mods.glob("*-amd64")
+                    if (p / "build").exists()),
+                   key=lambda v: [int(x) if x.isdigit() else x
+                                  for x in re.split(r"[.-]", v)])
+    return found[-1] if found else DEFAULT_KVER
+
+
+def kvm_usable() -> bool:
+    """Can /dev/kvm run a guest? It needs the device and hardware
+    virtualisation (a nested host may offer /dev/kvm without vmx/svm, and
+    then a guest hangs)."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)
+    return bool(flags and {"vmx", "svm"} & set(flags.group(1).split()))
+
+
+def host_can_load(kver: str) -> bool:
+    """Can this host insert the module itself: root, the kernel the module
+    was built for, module loading on, kprobes present?"""
+    if os.geteuid() != 0 or platform.release() != kver:
+        return False
+    try:
+        if Path("/proc/sys/kernel/modules_disabled").read_text().strip() != "0":
+            return False
+    except OSError:
+        return False
+    tracing = [Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing")]
+    has_kprobes = any((t / "kprobe_events").exists() for t in tracing)
+    return Path("/proc/modules").exists() and has_kprobes
+
+
+# ---------------------------------------------------------------- guest side
+@dataclass
+class GuestRun:
+    """What runs around the command where the module can be loaded."""
+    command: list[str]
+    module: Path | None = MODULE
+    params: list[str] = field(default_factory=list)
+    status_file: Path | None = None
+
+    def run(self) -> int:
+        mount_tracing()
+        before = kernel_log()
+        inserted = False
+        status = 1
+        try:
+            if self.module is not None:
+                inserted = insmod(self.module, self.params)
+                if not inserted:
+                    return status
+            status = self.command_status()
+        finally:
+            if inserted and module_loaded() and not rmmod():
+                status = status or 1
+            log = kernel_log()
+            status = self.check_log(log[len(before):] if log.startswith(
+                before) else log, status)
+            if self.status_file is not None:
+                self.status_file.write_text(f"{status}\n")
+        return status
+
+    def command_status(self) -> int:
+        env = dict(os.environ, LUNATIK_KO=str(self.module or ""),
+                   LUNATIK_VM="1")
+        try:
+            return subprocess.call(self.command, env=env)
+        except OSError as exc:
+            print(f"vm: cannot run {self.command[0]}: {exc}", file=sys.stderr)
+            return 127
+
+    @staticmethod
+    def check_log(log: str, status: int) -> int:
+        if log.strip():
+            print("---- kernel log during the run ----", flush=True)
+            print(log.rstrip(), flush=True)
+            print("---- end of kernel log ----", flush=True)
+        bad = deny_matches(log)
+        if bad:
+            print(f"vm: the kernel log matches the deny-list "
+                  f"({len(bad)} lines), first: {bad[0]}", file=sys.stderr)
+            return status or 1
+        return status
+
+
+def mount_tracing() -> None:
+    """tracefs and debugfs, where the tracer looks for them."""
+    for fstype, where in (("tracefs", "/sys/kernel/tracing"),
+                          ("debugfs", "/sys/kernel/debug")):
+        if os.path.ismount(where):
+            continue
+        subprocess.call(["mount", "-t", fstype, fstype, where],
+                        stderr=subprocess.DEVNULL)
+
+
+def kernel_log() -> str:
+    out = subprocess.run(["dmesg"], capture_output=True, text=True,
+                         errors="replace")
+    return out.stdout
+
+
+def module_loaded() -> bool:
+    return Path("/sys/module", MODULE_NAME).exists()
+
+
+def insmod(module: Path, params: list[str]) -> bool:
+    if module_loaded() and not rmmod():
+        return False
+    if not module.is_file():
+        print(f"vm: {module}: no module (build it with `make kmod`)",
+              file=sys.stderr)
+        return False
+    done = subprocess.run(["insmod", str(module), *params])
+    return done.returncode == 0
+
+
+def rmmod() -> bool:
+    done = subprocess.run(["rmmod", MODULE_NAME])
+    if done.returncode != 0:
+        print(f"vm: rmmod {MODULE_NAME} failed", file=sys.stderr)
+    return done.returncode == 0
+
+
+# ----------------------------------------------------------------- host side
+@dataclass
+class VM:
+    """One virtme-ng boot running one command."""
+    kver: str
+    cpus: int = 2
+    memory: str = "2G"
+    kvm: bool | None = None     # None: kvm_usable()
+    vng: str = "vng"
+
+    def vng_argv(self, inner: list[str]) -> list[str]:
+        kernel = Path(f"/boot/vmlinuz-{self.kver}")
+        use_kvm = kvm_usable() if self.kvm is None else self.kvm
+        argv = [self.vng, "--run", str(kernel), "--cpus", str(self.cpus),
+                "--memory", self.memory, "--rwdir", str(BUILD),
+                "--cwd", str(Path.cwd())]
+        if not use_kvm:
+            argv.append("--disable-kvm")
+        argv += ["--exec", shlex.join(inner)]
+        return argv
+
+    def run(self, guest_argv: list[str]) -> int:
+        VM_DIR.mkdir(parents=True, exist_ok=True)
+        status_file = VM_DIR / f"status-{uuid.uuid4().hex}"
+        inner = [sys.executable, "-m", "lunatik_bpf.vm", "--guest",
+                 "--status-file", str(status_file),
+                 "--t0", repr(time.time()), *guest_argv]
+        argv = self.vng_argv(inner)
+        env = dict(os.environ)
+        env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+        print(f"vm: {shlex.join(argv)}", file=sys.stderr, flush=True)
+        t0 = time.monotonic()
+        vng_status = subprocess.call(argv, cwd=REPO, env=env)
+        took = time.monotonic() - t0
+        try:
+            status = int(status_file.read_text())
+        except (OSError, ValueError):
+            print(f"vm: the guest reported no status (vng exited "
+                  f"{vng_status}): crashed or did not boot", file=sys.stderr)
+            return STATUS_NO_REPORT
+        finally:
+            status_file.unlink(missing_ok=True)
+        if status != vng_status:
+            print(f"vm: note: vng exited {vng_status}, the guest reported "
+                  f"{status}", file=sys.stderr)
+        print(f"vm: done in {took:.1f} s, status {status}", file=sys.stderr)
+        return status
+
+
+def find_vng() -> str | None:
+    here = Path(sys.executable).parent / "vng"
+    return str(here) if here.exists() else shutil.which("vng")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m lunatik_bpf.vm",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--kernel", default=None, help="kernel version to boot "
+                   "(default: the newest -amd64 with headers)")
+    p.add_argument("--cpus", type=int, default=2)
+    p.add_argument("--memory", default="2G")
+    kvm = p.add_mutually_exclusive_group()
+    kvm.add_argument("--kvm", dest="kvm", action="store_true", default=None)
+    kvm.add_argument("--no-kvm", dest="kvm", action="store_false")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--vm", dest="direct", action="store_false",
+                       default=None, help="always boot a VM")
+    where.add_argument("--direct", dest="direct", action="store_true",
+                       help="run here (the host must load modules)")
+    p.add_argument("--module", type=Path, default=MODULE)
+    p.add_argument("--no-module", action="store_true",
+                   help="do not insert the module")
+    p.add_argument("--param", action="append", default=[],
+                   help="module parameter name=value (repeatable)")
+    p.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--status-file", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--t0", type=float, help=argparse.SUPPRESS)
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    if args.command and args.command[0] == "--":
+        args.command = args.command[1:]
+    if not args.command:
+        p.error("no command (put it after --)")
+    return args
+
+
+def guest_options(args: argparse.Namespace) -> list[str]:
+    out = []
+    if args.no_module:
+        out.append("--no-module")
+    else:
+        out += ["--module", str(args.module.resolve())]
+    for param in args.param:
+        out += ["--param", param]
+    return out + ["--", *args.command]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    module = None if args.no_module else args.module.resolve()
+    if args.guest:
+        if args.t0 is not None:
+            print(f"vm: guest up {time.time() - args.t0:.1f} s after the "
+                  f"host started it", file=sys.stderr, flush=True)
+        return GuestRun(args.command, module, args.param,
+                        args.status_file).run()
+    kver = args.kernel or default_kver()
+    direct = host_can_load(kver) if args.direct is None else args.direct
+    if direct:
+        return GuestRun(args.command, module, args.param).run()
+    vng = find_vng()
+    if vng is None:
+        print("vm: virtme-ng (vng) not found", file=sys.stderr)
+        return 127
+    return VM(kver, args.cpus, args.memory, args.kvm, vng).run(
+        guest_options(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
