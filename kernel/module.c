@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The lunatik module: its parameters, init and exit, and the exported API
- * of both generations for other modules.
+ * The lunatik module: its parameters, init and exit.
  *
  * The limit parameters are lunatik_limits' own fields (their defaults are
  * the state manager's), so a value given to insmod is in force before
@@ -116,26 +115,10 @@ static void __exit lunatik_module_exit(void)
 module_init(lunatik_module_init);
 module_exit(lunatik_module_exit);
 
-/* The Lunatik generation. */
-EXPORT_SYMBOL_GPL(lunatik_newstate);
-EXPORT_SYMBOL_GPL(lunatik_close);
-EXPORT_SYMBOL_GPL(lunatik_statelookup);
-/* The KLua generation. */
-EXPORT_SYMBOL_GPL(klua_states_init);
-EXPORT_SYMBOL_GPL(klua_states_exit);
-EXPORT_SYMBOL_GPL(klua_state_create);
-EXPORT_SYMBOL_GPL(klua_state_destroy);
-EXPORT_SYMBOL_GPL(klua_state_lookup);
-EXPORT_SYMBOL_GPL(klua_state_list);
-EXPORT_SYMBOL_GPL(klua_state_destroy_all);
-EXPORT_SYMBOL_GPL(klua_execute);
-/* The control plane. */
-EXPORT_SYMBOL_GPL(lunatik_ctl_new);
-EXPORT_SYMBOL_GPL(lunatik_ctl_close);
-EXPORT_SYMBOL_GPL(lunatik_ctl_close_all);
-EXPORT_SYMBOL_GPL(lunatik_ctl_info);
-EXPORT_SYMBOL_GPL(lunatik_ctl_list);
-EXPORT_SYMBOL_GPL(lunatik_ctl_execute);
+/*
+ * The API of both generations and the control plane are exported where
+ * they are defined (states.c, klua.c, control.c).
+ */
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Lunatik: named Lua states in the kernel");

@@ -64,6 +64,16 @@ class LunatikMsg(genlmsg):
     nla_map = ATTRS
 
 
+ATTR_UNKNOWN = 42   # above LUNATIK_ATTR_MAX: for the bad-input tests
+
+
+class RawMsg(genlmsg):
+    """Every attribute as raw bytes (and one the family does not know): what
+    the bad-input tests send to see the kernel's policy at work."""
+    nla_map = tuple((i, name, "cdata") for i, (name, _) in enumerate(ATTRS)
+                    ) + ((ATTR_UNKNOWN, "LUNATIK_ATTR_UNKNOWN", "cdata"),)
+
+
 def _strip_nul(raw: bytes) -> bytes:
     return raw[:-1] if raw.endswith(b"\0") else raw
 
@@ -111,13 +121,15 @@ class KernelBackend:
         return sock
 
     def request(self, cmd: int, attrs: list[tuple[str, Any]], *,
-                dump: bool = False, version: int = GENL_VERSION
-                ) -> list[Any]:
+                dump: bool = False, version: int = GENL_VERSION,
+                reserved: int = 0, raw: bool = False) -> list[Any]:
         """Sends one request; returns the replies (raises NetlinkError).
-        Public for the bad-input tests, which send what the API would not."""
-        msg = LunatikMsg()
+        Public for the bad-input tests, which send what the API would not
+        (raw: every attribute value is bytes, see RawMsg)."""
+        msg = RawMsg() if raw else LunatikMsg()
         msg["cmd"] = cmd
         msg["version"] = version
+        msg["reserved"] = reserved
         msg["attrs"] = [list(a) for a in attrs]
         flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
         sock = self._socket()
