@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running a chunk in a state, under the state's lock.
+ *
+ * - Text only: luaL_loadbufferx with mode "t" refuses binary chunks.
+ * - Everything that can raise a Lua error (load, call, tostring of the
+ *   results) runs inside one lua_pcall, so Lua never panics; a memory error
+ *   is just a status and leaves the state usable.
+ * - An instruction budget (lunatik_limits.budget, 0 = none) enforced by a
+ *   count hook. The count is global to the execute: the hook of every thread
+ *   (coroutines inherit it) charges a shared counter, found through the
+ *   registry. Once the budget is gone it is sticky: the hook re-arms itself
+ *   with count 1 on any thread it fires in and raises again, so a pcall in
+ *   the script cannot swallow it. Its message starts with
+ *   "instruction budget" and carries no position.
+ *   Known limits: the hook runs every LUNATIK_BUDGET_STEP instructions in a
+ *   thread, so a coroutine that dies before its first step is not charged
+ *   (each costs its creator a few instructions and a collection, so the bound
+ *   stays finite, but looser); Lua runs __gc metamethods with hooks off, and
+ *   C functions (string patterns) run between instructions: neither is
+ *   bounded by the budget.
+ * - Results become text: luaL_tolstring of each, joined by tabs.
+ */
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/errno.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "lunatik.h"
+#include "probes.h"
+#include "states_priv.h"
+
+#define LUNATIK_BUDGET_STEP	100
+#define LUNATIK_CHUNKNAME	"=lunatik"
+#define LUNATIK_BUDGET_MSG	"instruction budget exhausted"
+
+/* registry keys (their addresses) */
+static const char lunatik_runkey;	/* lightuserdata: the current run */
+static const char lunatik_msgkey;	/* the budget message, prebuilt */
+
+struct lunatik_run {
+	const char *code;
+	size_t len;
+	char *out;
+	size_t cap;		/* of out, with the NUL */
+	size_t outlen;		/* of the whole text */
+	long remaining;		/* of the budget */
+	bool limited;
+	bool exhausted;
+	int loadstatus;
+};
+
+/* Called protected while the state is built: the registry slots execute
+ * writes, so that neither execute nor the hook has to allocate for them. */
+int lunatik_prepare(lua_State *L)
+{
+	lua_pushlightuserdata(L, NULL);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
+	lua_pushliteral(L, LUNATIK_BUDGET_MSG);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_msgkey);
+	return 0;
+}
+
+static int lunatik_step(long remaining)
+{
+	return remaining < LUNATIK_BUDGET_STEP ? remaining : LUNATIK_BUDGET_STEP;
+}
+
+static void lunatik_hook(lua_State *L, lua_Debug *ar)
+{
+	struct lunatik_run *run;
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
+	run = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (!run || !run->limited)
+		return;
+	if (!run->exhausted) {
+		run->remaining -= lua_gethookcount(L);
+		if (run->remaining > 0) {
+			if (run->remaining < lua_gethookcount(L))
+				lua_sethook(L, lunatik_hook, LUA_MASKCOUNT,
+					    lunatik_step(run->remaining));
+			return;
+		}
+		run->exhausted = true;
+	}
+	lua_sethook(L, lunatik_hook, LUA_MASKCOUNT, 1);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lunatik_msgkey);
+	lua_error(L);
+}
+
+/* Appends to out what fits (keeping room for the NUL), counts it all. */
+static void lunatik_append(struct lunatik_run *run, const char *str,
+			   size_t len)
+{
+	if (run->cap && run->outlen < run->cap - 1) {
+		size_t room = run->cap - 1 - run->outlen;
+
+		memcpy(run->out + run->outlen, str, min(len, room));
+	}
+	run->outlen += len;
+}
+
+/* The message handler: the error object as a string (as lua.c does). */
+static int lunatik_msgh(lua_State *L)
+{
+	if (lua_type(L, 1) == LUA_TSTRING)
+		return 1;
+	if (lua_type(L, 1) == LUA_TNUMBER) {
+		lua_tostring(L, 1);
+		return 1;
+	}
+	if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+		return 1;
+	lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	return 1;
+}
+
+/* The protected part: load, call, results to text. */
+static int lunatik_pexec(lua_State *L)
+{
+	struct lunatik_run *run = lua_touserdata(L, 1);
+	int base, n, i;
+
+	lua_pushlightuserdata(L, run);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
+	if (run->limited)
+		lua_sethook(L, lunatik_hook, LUA_MASKCOUNT,
+			    lunatik_step(run->remaining));
+
+	run->loadstatus = luaL_loadbufferx(L, run->code, run->len,
+					   LUNATIK_CHUNKNAME, "t");
+	if (run->loadstatus != LUA_OK)
+		return lua_error(L);
+
+	base = lua_gettop(L) - 1;
+	lua_call(L, 0, LUA_MULTRET);
+	n = lua_gettop(L) - base;
+	for (i = 1; i <= n; i++) {
+		size_t len;
+		const char *str = luaL_tolstring(L, base + i, &len);
+
+		if (i > 1)
+			lunatik_append(run, "\t", 1);
+		lunatik_append(run, str, len);
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+/* The body of lunatik_execute, with s->lock held. */
+int lunatik_run(lunatik_State *s, const char *code, size_t len, char *out,
+		size_t *outlen)
+{
+	struct lunatik_run run = {
+		.code = code,
+		.len = len,
+		.out = out,
+		.cap = out && outlen ? *outlen : 0,
+		.remaining = lunatik_limits.budget,
+		.limited = lunatik_limits.budget != 0,
+		.loadstatus = LUA_OK,
+	};
+	lua_State *L = s->L;
+	int base = lua_gettop(L);
+	int status;
+
+	/* no allocation before the pcall: light C functions and userdata */
+	lua_pushcfunction(L, lunatik_msgh);
+	lua_pushcfunction(L, lunatik_pexec);
+	lua_pushlightuserdata(L, &run);
+	status = lua_pcall(L, 1, 0, base + 1);
+
+	lua_sethook(L, NULL, 0, 0);
+	/* the slot exists: setting it allocates nothing */
+	lua_pushlightuserdata(L, NULL);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
+
+	if (run.loadstatus != LUA_OK)
+		status = run.loadstatus;
+	if (run.exhausted) {
+		/* whatever the script (coroutine.wrap adds a position) or a
+		 * handler made of it on the way out */
+		status = LUA_ERRRUN;
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &lunatik_msgkey);
+	}
+	if (status != LUA_OK) {
+		size_t mlen = 0;
+		const char *msg = "(error object is not a string)";
+
+		if (lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tolstring(L, -1, &mlen);
+		else
+			mlen = strlen(msg);
+		run.outlen = 0;
+		lunatik_append(&run, msg, mlen);
+	}
+	if (run.cap)
+		out[min(run.outlen, run.cap - 1)] = '\0';
+	if (outlen)
+		*outlen = run.outlen;
+	lua_settop(L, base);
+	return status;
+}
+
+LUNATIK_PROBE void lunatik_lock(lunatik_State *s)
+{
+	spin_lock(&s->lock);
+}
+
+LUNATIK_PROBE void lunatik_unlock(lunatik_State *s)
+{
+	spin_unlock(&s->lock);
+}
+
+/*
+ * Runs a text chunk of len bytes in s. Returns a negative errno (-E2BIG:
+ * larger than lunatik_limits.max_code) or the Lua status, with the results
+ * (LUA_OK) or the error message as text in out; see lunatik_ctl_execute.
+ */
+LUNATIK_PROBE int lunatik_execute(lunatik_State *s, const char *code,
+				  size_t len, char *out, size_t *outlen)
+{
+	int ret;
+
+	if (len > lunatik_limits.max_code) {
+		if (out && outlen && *outlen)
+			out[0] = '\0';
+		if (outlen)
+			*outlen = 0;
+		return -E2BIG;
+	}
+	lunatik_lock(s);
+	ret = lunatik_run(s, code, len, out, outlen);
+	lunatik_unlock(s);
+	return ret;
+}

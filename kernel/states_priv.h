@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the state manager's files (states.c, alloc.c, execute.c, control.c,
+ * klua.c) share with each other and nobody else.
+ */
+#ifndef LUNATIK_STATES_PRIV_H
+#define LUNATIK_STATES_PRIV_H
+
+#include "lua.h"
+#include "probes.h"
+
+/* states.c */
+int lunatik_checkname(const char *name);
+void lunatik_info(lunatik_State *s, struct lunatik_info *info);
+int lunatik_list(struct lunatik_info *infos, unsigned int max,
+		 unsigned int skip);
+void lunatik_log(void);
+int lunatik_removeall(void);
+
+/* alloc.c: the lua_Alloc of a published state (ud is the state) ... */
+void *lunatik_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* ... and the one used while the state is built (ud is a lunatik_build),
+ * which also tells a denial (-EDQUOT) from a system failure (-ENOMEM). */
+struct lunatik_build {
+	lunatik_State *s;
+	bool denied;
+	bool nomem;
+};
+void *lunatik_alloc_build(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* execute.c: prepares a new state for execute (a lua_CFunction, called
+ * protected while the state is built) */
+int lunatik_prepare(lua_State *L);
+/* the body of lunatik_execute, with s->lock held */
+int lunatik_run(lunatik_State *s, const char *code, size_t len, char *out,
+		size_t *outlen);
+
+/* kernel/lua/lualibs.c */
+int lunatik_openlibs(lua_State *L);
+
+#endif /* LUNATIK_STATES_PRIV_H */
