@@ -1,0 +1,79 @@
+"""A live tracing session: a small workload on Lunatik states, traced with BPF.
+
+    .venv/bin/python examples/trace_session.py [user|kernel]
+
+With "user" the tracer attaches uprobes to the user-space library loaded in
+this process; with "kernel" kprobes to the loaded module (run it in the VM:
+`make demo` does). Prints the event stream, the per-state summary and the
+verdict of every check.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import asdict
+
+import lunatik_bpf
+from lunatik_bpf.checks import CHECKS
+from lunatik_bpf.events import Event
+
+SKIP = {"ts", "pid", "tid", "comm", "cpu", "state", "name"}
+
+
+def line(ev: Event, t0: int) -> str:
+    details = " ".join(f"{k}={v!r}" if isinstance(v, (str, bytes)) else f"{k}={v}"
+                       for k, v in asdict(ev).items() if k not in SKIP)
+    return (f"{(ev.ts - t0) / 1e6:10.3f} {ev.tid:<7} {ev.comm:<12.12} "
+            f"{ev.kind:<10} {ev.name:<8.8} {details}")
+
+
+def workload(states: lunatik_bpf.States) -> None:
+    states.new("calc", 1 << 16)
+    states.execute("calc", "x = 6*7 return x")
+    states.lookup("calc")
+    states.lookup("nosuch")
+    try:
+        states.execute("calc", "local t = {} for i = 1, 1000000 do t[i] = i end")
+    except lunatik_bpf.LuaMemoryError:
+        pass
+    states.new("shared", 1 << 20)
+    workers = [threading.Thread(target=lambda: [states.execute(
+        "shared", "local s = 0 for i = 1, 2000 do s = s + i end return s")
+        for _ in range(5)]) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    try:
+        states.new("calc", 1 << 16)
+    except lunatik_bpf.StateExists:
+        pass
+    states.close("calc")
+    states.close_all()
+
+
+def main(backend: str) -> int:
+    states = lunatik_bpf.connect(backend)
+    with lunatik_bpf.Tracer(backend=backend, mode="stream") as tracer:
+        workload(states)
+    events = tracer.events
+    t0 = events[0].ts if events else 0
+    print(f"{'TIME(ms)':>10} {'TID':<7} {'COMM':<12} {'EVENT':<10} {'STATE':<8} DETAILS")
+    for ev in events:
+        if ev.kind != "alloc":      # allocations are summarised below
+            print(line(ev, t0))
+    allocs = sum(1 for ev in events if ev.kind == "alloc")
+    print(f"... and {allocs} allocation events\n")
+    print(tracer.summary().render())
+    failed = {f.check for f in tracer.findings}
+    for check, meaning in CHECKS.items():
+        print(f"  {'FAIL' if check in failed else 'ok':<4} {check:<22} {meaning}")
+    for f in tracer.findings:
+        print(f"  finding: {f}")
+    print(f"\n{len(events)} events, {tracer.drops} dropped, "
+          f"{len(tracer.findings)} findings")
+    return 1 if tracer.findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "user"))
