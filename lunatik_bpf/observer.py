@@ -71,13 +71,14 @@ class Observer:
         return out
 
     def note_drops(self, drops: int) -> list[Finding]:
-        """Reports lost events once per new total: the checks are partial then."""
-        if drops <= self.drops_reported:
+        """Reports lost events once (the first time any are counted): the checks
+        are partial from then on. The running total is the tracer's drops."""
+        if drops <= 0 or self.drops_reported:
             return []
         self.drops_reported = drops
         f = Finding("events_complete", 0, "",
-                    f"{drops} events dropped by a full ring buffer: findings may be "
-                    f"missing or spurious")
+                    f"events dropped by a full ring buffer ({drops} when first seen): "
+                    f"findings may be missing or spurious")
         self.findings.append(f)
         return [f]
 
@@ -103,8 +104,9 @@ class Observer:
                 return
         out.append(f)
 
-    def _shadow(self, ev: Event, out: list[Finding]) -> Shadow:
-        """The live shadow of ev.state; adopts unknown addresses, flags dead ones."""
+    def _shadow(self, ev: Event, out: list[Finding]) -> Shadow | None:
+        """The live shadow of ev.state; adopts unknown addresses; flags an event
+        on a dead one and returns None (the handler then ignores the event)."""
         sh = self.live.get(ev.state)
         if sh is not None:
             if sh.freed_by is not None and not (isinstance(ev, Put) and ev.tid == sh.freed_by):
@@ -117,7 +119,9 @@ class Observer:
             self._report(out, dead, finding("no_event_after_zero", ev,
                          "event after the refcount reached zero", *list(dead.recent)[-3:]))
             dead.recent.append(ev)
-            return dead
+            return None
+        if dead is not None:
+            return None
         emb = self.embryos.pop(ev.state, None)
         sh = Shadow(addr=ev.state, name=ev.name, users=None, adopted=True,
                     curralloc=None)
@@ -155,8 +159,15 @@ class Observer:
 
     def _on_create(self, ev: Create, out: list[Finding]) -> None:
         if not ev.ok:
+            # a create that failed after allocating closed its Lua state
+            # unpublished (no FREE): every block must have come back
             for addr in [a for a, e in self.embryos.items() if e.tid == ev.tid]:
-                del self.embryos[addr]
+                emb = self.embryos.pop(addr)
+                left = sum(e.nsize - e.osize for e in emb.events if isinstance(e, Alloc))
+                if left:
+                    out.append(Finding("memory_returned", addr, ev.name,
+                                       f"create failed ({ev.error}) with {left} bytes "
+                                       f"still charged", tuple(emb.events[-3:]) + (ev,)))
             return
         self.dead.pop(ev.state, None)
         old = self.live.pop(ev.state, None)
@@ -190,7 +201,7 @@ class Observer:
         if not ev.hit:
             return
         sh = self._shadow(ev, out)
-        if ev.via != "stateget" or sh.users is None:
+        if sh is None or ev.via != "stateget" or sh.users is None:
             return
         prev = self.last_by_tid.get(ev.tid)
         if isinstance(prev, Get) and prev.state == ev.state and prev.count > 0:
@@ -199,6 +210,8 @@ class Observer:
 
     def _on_get(self, ev: Get, out: list[Finding]) -> None:
         sh = self._shadow(ev, out)
+        if sh is None:
+            return
         if ev.count < 0:
             self._report(out, sh, finding("refcount_nonnegative", ev,
                          f"getstate returned count {ev.count}"))
@@ -207,6 +220,8 @@ class Observer:
 
     def _on_put(self, ev: Put, out: list[Finding]) -> None:
         sh = self._shadow(ev, out)
+        if sh is None:
+            return
         if sh.users is not None:
             sh.users -= 1
         if ev.count < 0 or (sh.users is not None and sh.users < 0):
@@ -231,14 +246,14 @@ class Observer:
                          f"the state is never freed", *list(sh.recent)[-5:-1]))
 
     def _on_exec_begin(self, ev: ExecBegin, out: list[Finding]) -> None:
-        sh = self._shadow(ev, out)
+        if self._shadow(ev, out) is None:
+            return
         prev = self.open_exec.get(ev.tid)
         if prev is not None:
             self._report(out, self.live.get(prev.state), finding(
                 "exec_ends", prev, "execute began and never ended (the same thread "
                 "began another)", ev))
         self.open_exec[ev.tid] = ev
-        del sh
 
     def _on_exec_end(self, ev: ExecEnd, out: list[Finding]) -> None:
         self._shadow(ev, out)
@@ -255,16 +270,19 @@ class Observer:
     def _alloc_or_deny(self, ev: Alloc | Deny, out: list[Finding]) -> None:
         if ev.state in self.live:
             sh = self._shadow(ev, out)
-            sh.recent.pop()
-            self._account(sh, ev, out)
+            if sh is not None:
+                sh.recent.pop()
+                self._account(sh, ev, out)
+            return
+        emb = self.embryos.get(ev.state)
+        if emb is not None and emb.tid == ev.tid:
+            emb.events.append(ev)
             return
         if ev.state in self.dead and ev.curralloc != 0:
             self._shadow(ev, out)   # reports no_event_after_zero
             return
-        emb = self.embryos.get(ev.state)
-        if emb is None or emb.tid != ev.tid:
-            emb = self.embryos[ev.state] = Embryo(tid=ev.tid)
-        emb.events.append(ev)
+        # a new state being built (its CREATE comes when create returns)
+        self.embryos[ev.state] = Embryo(tid=ev.tid, events=[ev])
 
     def _on_free(self, ev: Free, out: list[Finding]) -> None:
         emb = self.embryos.pop(ev.state, None)
@@ -279,6 +297,8 @@ class Observer:
                 out.append(f)
             return
         sh = self._shadow(ev, out)
+        if sh is None:
+            return
         sh.recent.pop()
         self._account(sh, ev, out)
         f = check_free(ev)

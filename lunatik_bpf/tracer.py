@@ -215,21 +215,21 @@ class Program:
         self._sink: Callable[[Any], None] | None = None
         self.busy = False
         if mode == "stream":
-            self.bpf["events"].open_ring_buffer(self._on_record)
+            self.bpf[b"events"].open_ring_buffer(self._on_record)
 
     def _on_record(self, _ctx: Any, data: Any, _size: int) -> int:
         if self._sink is not None:
-            self._sink(self.bpf["events"].event(data))
+            self._sink(self.bpf[b"events"].event(data))
         return 0
 
     def reset(self) -> None:
         """Clears the maps a session reads (counters, histograms, drops, stashes)."""
         for name in ("counters", "hists", "stashes", "held", "contending"):
-            self.bpf[name].clear()
-        self.bpf["drops"].clearitem(ctypes.c_int(0))
+            self.bpf[name.encode()].clear()
+        self.bpf[b"drops"].clearitem(ctypes.c_int(0))
 
     def drops(self) -> int:
-        return int(sum(self.bpf["drops"][ctypes.c_int(0)]))
+        return int(sum(self.bpf[b"drops"][ctypes.c_int(0)]))
 
     def close(self) -> None:
         self.bpf.cleanup()
@@ -447,16 +447,20 @@ class Tracer:
             raise AttachError(f"attaching to {self.target} failed: {exc}") from None
 
     def _detach(self) -> None:
-        if self.program is None:
+        """Detaches everything, the acquiring paths first (the reverse of the
+        attach order). Each uprobe release waits for the kernel (~0.1 s)."""
+        if self.program is None or not self._attached:
             return
         b = self.program.bpf
-        for how, where, what in reversed(self._attached):
+        pid = self._pid_filter
+
+        def one(item: tuple[str, str, str]) -> None:
+            how, where, what = item
             try:
                 if how == "uprobe":
-                    b.detach_uprobe(name=where.encode(), sym=what.encode(), pid=self._pid_filter)
+                    b.detach_uprobe(name=where.encode(), sym=what.encode(), pid=pid)
                 elif how == "uretprobe":
-                    b.detach_uretprobe(name=where.encode(), sym=what.encode(),
-                                       pid=self._pid_filter)
+                    b.detach_uretprobe(name=where.encode(), sym=what.encode(), pid=pid)
                 elif how == "kprobe":
                     b.detach_kprobe(event=what.encode())
                 elif how == "kretprobe":
@@ -465,6 +469,9 @@ class Tracer:
                     b.detach_tracepoint(tp=where.encode())
             except Exception:
                 pass    # best effort: the fds die with the process anyway
+
+        for item in reversed(self._attached):
+            one(item)
         self._attached.clear()
 
     # ---- polling ----
@@ -504,13 +511,13 @@ class Tracer:
         b = self.program.bpf
         summary = Summary(drops=self.program.drops(), events=len(self.events),
                           findings=len(self.findings))
-        for k, v in b["counters"].items():
+        for k, v in b[b"counters"].items():
             counts = {KIND_NAMES[i]: int(v.n[i]) for i in KIND_NAMES}
             summary.states.append(StateSummary(
                 state=int(k.state), name=_text(k.name), counts=counts,
                 lookup_miss=int(v.lookup_miss), exec_errors=int(v.exec_errors),
                 alloc_bytes=int(v.alloc_bytes), free_bytes=int(v.free_bytes)))
-        for k, v in b["hists"].items():
+        for k, v in b[b"hists"].items():
             key = (int(k.state), _text(k.name), HIST_NAMES.get(int(k.hist), str(k.hist)))
             h = summary.histograms.setdefault(key, Histogram(key[2]))
             h.slots[int(k.slot)] = h.slots.get(int(k.slot), 0) + int(v.value)

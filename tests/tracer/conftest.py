@@ -1,0 +1,103 @@
+"""Fixtures of the tracer suite: real BPF, as root, on the real library.
+
+Compiling the BPF text takes about a second here (5-15 s on slow hosts), so
+each Program is compiled once per session and reused by the Tracer
+sessions of the tests (attach on enter, detach on exit).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+USER_LIBRARY = REPO / "build" / "user" / "liblunatik.so"
+WORKLOAD = Path(__file__).resolve().parent / "workload.py"
+
+
+def fault_library(name: str) -> Path:
+    return REPO / "build" / f"user-fault-{name}" / "liblunatik.so"
+
+
+def _need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("the tracer suite needs root (BPF, uprobes)")
+
+
+@pytest.fixture(scope="session")
+def user_program() -> Iterator[object]:
+    _need_root()
+    from lunatik_bpf.tracer import Program
+    prog = Program("user", "stream", 64)
+    yield prog
+    prog.close()
+
+
+@pytest.fixture(scope="session")
+def user_summary_program() -> Iterator[object]:
+    _need_root()
+    from lunatik_bpf.tracer import Program
+    prog = Program("user", "summary", 64)
+    yield prog
+    prog.close()
+
+
+@pytest.fixture(scope="session")
+def kernel_program() -> Iterator[object]:
+    _need_root()
+    from lunatik_bpf.tracer import Program
+    prog = Program("kernel", "stream", 256)
+    yield prog
+    prog.close()
+
+
+class Workload:
+    """A workload process (workload.py) on some library, driven by the test."""
+
+    def __init__(self, library: Path, scenario: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKLOAD), str(library), scenario],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        line = self.proc.stdout.readline()
+        assert line.strip() == "ready", f"workload did not start: {line!r}"
+        self.outcome = ""
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def run(self) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        self.outcome = self.proc.stdout.readline().strip()
+        return self.outcome
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def workload() -> Iterator[object]:
+    started: list[Workload] = []
+
+    def start(library: Path, scenario: str = "basic") -> Workload:
+        w = Workload(library, scenario)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.close()

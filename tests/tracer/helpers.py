@@ -1,0 +1,81 @@
+"""Helpers of the tracer suite: per-state event sequences and counts."""
+from __future__ import annotations
+
+import ctypes
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from lunatik_bpf.events import Alloc, Create, Event
+
+
+def state_of(events: Iterable[Event], name: str) -> int:
+    """The address of the (last) state created under that name."""
+    addrs = [e.state for e in events if isinstance(e, Create) and e.ok and e.name == name]
+    assert addrs, f"no CREATE of {name!r}"
+    return addrs[-1]
+
+
+def per_state(events: Iterable[Event], name: str) -> list[Event]:
+    """The events of one state: on its address, or naming it with no address
+    (REMOVE, failed CREATE, lookup miss)."""
+    evs = list(events)
+    addr = state_of(evs, name)
+    return [e for e in evs if e.state == addr or (e.state == 0 and e.name == name)]
+
+
+def kinds(events: Sequence[Event]) -> list[str]:
+    """The kinds in order, runs of allocations collapsed to one 'alloc'."""
+    out: list[str] = []
+    for e in events:
+        if e.kind == "alloc" and out and out[-1] == "alloc":
+            continue
+        out.append(e.kind)
+    return out
+
+
+def kind_counts(events: Iterable[Event]) -> Counter[str]:
+    return Counter(e.kind for e in events)
+
+
+def net_alloc(events: Iterable[Event]) -> int:
+    return sum(e.nsize - e.osize for e in events if isinstance(e, Alloc))
+
+
+# ---- loaded BPF programs (for the crash test), through libbpf ----
+
+class _ProgInfo(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_uint32), ("id", ctypes.c_uint32),
+                ("tag", ctypes.c_uint8 * 8), ("jited_prog_len", ctypes.c_uint32),
+                ("xlated_prog_len", ctypes.c_uint32), ("jited_prog_insns", ctypes.c_uint64),
+                ("xlated_prog_insns", ctypes.c_uint64), ("load_time", ctypes.c_uint64),
+                ("created_by_uid", ctypes.c_uint32), ("nr_map_ids", ctypes.c_uint32),
+                ("map_ids", ctypes.c_uint64), ("name", ctypes.c_char * 16),
+                ("pad", ctypes.c_uint8 * 256)]
+
+
+def loaded_programs(prefix: str = "lunatik_") -> dict[int, str]:
+    """id -> name of every loaded BPF program whose name starts with prefix."""
+    libbpf = ctypes.CDLL("libbpf.so.1", use_errno=True)
+    out: dict[int, str] = {}
+    cur = ctypes.c_uint32(0)
+    while libbpf.bpf_prog_get_next_id(cur, ctypes.byref(cur)) == 0:
+        fd = libbpf.bpf_prog_get_fd_by_id(cur)
+        if fd < 0:
+            continue
+        info = _ProgInfo()
+        size = ctypes.c_uint32(ctypes.sizeof(info))
+        try:
+            if libbpf.bpf_obj_get_info_by_fd(fd, ctypes.byref(info), ctypes.byref(size)) == 0:
+                name = info.name.decode(errors="replace")
+                if name.startswith(prefix):
+                    out[int(cur.value)] = name
+        finally:
+            os.close(fd)
+    return out
+
+
+def uprobe_events() -> list[str]:
+    path = Path("/sys/kernel/tracing/uprobe_events")
+    return [line for line in path.read_text().splitlines() if "lunatik" in line]

@@ -1,0 +1,50 @@
+"""Nothing is left behind when the tracing process dies (SIGKILL): BCC's
+uprobes are perf-event fds that die with it."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import REPO, USER_LIBRARY
+from .helpers import loaded_programs, uprobe_events
+
+pytestmark = pytest.mark.root
+
+TRACER = f"""
+import sys, time
+sys.path.insert(0, {str(REPO)!r})
+from lunatik_bpf.tracer import Tracer
+t = Tracer(library={str(USER_LIBRARY)!r}, pid=-1)
+t.start()
+print("attached", flush=True)
+time.sleep(600)
+"""
+
+
+def test_sigkill_leaves_no_probe_behind():
+    before = set(loaded_programs())
+    events_before = uprobe_events()
+    proc = subprocess.Popen([sys.executable, "-c", TRACER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "attached"
+        mine = set(loaded_programs()) - before
+        assert mine, "the tracing child loaded no lunatik_* BPF program"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # programs are freed when their last fd (perf link) closes; the kernel
+    # frees them asynchronously, so wait for it (bounded)
+    deadline = time.monotonic() + 30
+    while set(loaded_programs()) & mine and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not set(loaded_programs()) & mine
+    assert uprobe_events() == events_before

@@ -1,0 +1,130 @@
+"""The observer on hand-written event sequences: the real orderings it must
+tolerate (embryo allocations, free inside the last put, address reuse) and
+the violations it must report. No BPF needed."""
+from __future__ import annotations
+
+import itertools
+
+from lunatik_bpf.events import (Alloc, Create, Deny, Event, ExecBegin, ExecEnd, Free, Get,
+                                Lookup, Put, Remove)
+from lunatik_bpf.observer import Observer
+
+_ts = itertools.count(1)
+A, B = 0x1000, 0x2000
+
+
+def ev(cls, state=A, name="s", tid=1, **kw) -> Event:
+    return cls(ts=next(_ts), pid=1, tid=tid, comm="t", cpu=0, state=state, name=name, **kw)
+
+
+def life(addr=A, name="s", tid=1, maxalloc=1000) -> list[Event]:
+    """create (embryo allocations first), one execute, close."""
+    return [
+        ev(Alloc, addr, name, tid, osize=0, nsize=100, curralloc=0, maxalloc=maxalloc),
+        ev(Alloc, addr, name, tid, osize=100, nsize=300, curralloc=100, maxalloc=maxalloc),
+        ev(Create, addr, name, tid, maxalloc=maxalloc),
+        ev(Get, addr, name, tid, count=2),
+        ev(Lookup, addr, name, tid, via="stateget", users=2),
+        ev(ExecBegin, addr, name, tid, length=1, code=b"x"),
+        ev(Alloc, addr, name, tid, osize=0, nsize=50, curralloc=300, maxalloc=maxalloc),
+        ev(ExecEnd, addr, name, tid, status=0),
+        ev(Put, addr, name, tid, count=1),
+        ev(Alloc, addr, name, tid, osize=50, nsize=0, curralloc=350, maxalloc=maxalloc),
+        ev(Alloc, addr, name, tid, osize=300, nsize=0, curralloc=300, maxalloc=maxalloc),
+        ev(Free, addr, name, tid, curralloc=0, maxalloc=maxalloc),
+        ev(Put, addr, name, tid, count=0),
+        ev(Remove, 0, name, tid, ret=0),
+    ]
+
+
+def run(events) -> list[str]:
+    obs = Observer()
+    for e in events:
+        obs.feed(e)
+    obs.finish()
+    return [f.check for f in obs.findings]
+
+
+def test_a_correct_life_and_address_reuse_are_clean():
+    assert run(life() + life() + life(name="t")) == []
+
+
+def test_two_states_interleaved():
+    a, b = life(A, "a", 1), life(B, "b", 2)
+    mixed = [e for pair in itertools.zip_longest(a, b) for e in pair if e]
+    assert run(mixed) == []
+
+
+def test_failed_create_drops_its_embryo():
+    evs = [ev(Alloc, B, "f", 2, osize=0, nsize=100, curralloc=0, maxalloc=120),
+           ev(Deny, B, "f", 2, osize=0, nsize=200, curralloc=100, maxalloc=120),
+           ev(Alloc, B, "f", 2, osize=100, nsize=0, curralloc=100, maxalloc=120),
+           ev(Create, 0, "f", 2, maxalloc=120, error=-122)]
+    assert run(evs + life()) == []
+    assert run(evs[:2] + evs[3:]) == ["memory_returned"]
+
+
+def test_put_without_decrement():
+    evs = life()
+    evs[8] = ev(Put, count=2)
+    evs[12] = ev(Put, count=2)
+    del evs[10:12]          # never freed
+    assert "refcount_zero_once" in run(evs)
+
+
+def test_zero_twice_and_events_after_zero():
+    evs = life()
+    assert run(evs + [ev(Put, count=0)]) == ["no_event_after_zero"]
+    early = life()
+    early[8] = ev(Put, count=0)     # zero while the table still holds its reference
+    assert run(early)[0] == "refcount_zero_once"
+    assert run(evs + [ev(ExecBegin, length=1, code=b"x")])[0] == "no_event_after_zero"
+    assert run(evs + [ev(Get, count=0)]) == []      # a dying state may be asked
+
+
+def test_negative_count():
+    evs = life()
+    evs[8] = ev(Put, count=-1)
+    assert "refcount_nonnegative" in run(evs)
+
+
+def test_alloc_checks():
+    evs = life()
+    evs[6] = ev(Alloc, osize=0, nsize=800, curralloc=300, maxalloc=1000)
+    assert "alloc_within_limit" in run(evs[:7])
+    evs = life()
+    evs[9] = ev(Alloc, osize=50, nsize=0, curralloc=400, maxalloc=1000)  # drifted
+    assert "curralloc_rebuilt" in run(evs)
+    evs = life()
+    evs.insert(7, ev(Deny, osize=0, nsize=10, curralloc=350, maxalloc=1000))
+    assert run(evs) == ["deny_only_over_limit"]
+    evs[7] = ev(Deny, osize=0, nsize=700, curralloc=350, maxalloc=1000)
+    assert run(evs) == []
+
+
+def test_memory_not_returned():
+    evs = life()
+    evs[11] = ev(Free, curralloc=300, maxalloc=1000)
+    del evs[10]
+    assert "memory_returned" in run(evs)
+
+
+def test_execute_without_end():
+    evs = life()
+    del evs[7]
+    assert run(evs) == ["exec_ends"]                # reported at the free
+    assert run(evs[:8]) == ["exec_ends"]            # or at the end of the session
+
+
+def test_names_unique_among_live_states():
+    dup = [ev(Create, B, "s", 2, maxalloc=1000)]
+    assert run(life()[:3] + dup) == ["names_unique"]
+    assert run(life()[:-1] + [ev(Remove, 0, "s", ret=0)] + dup) == []
+
+
+def test_drops_are_one_finding():
+    obs = Observer()
+    assert obs.note_drops(0) == []
+    assert [f.check for f in obs.note_drops(5)] == ["events_complete"]
+    assert obs.note_drops(9) == []
+    assert [f.check for f in obs.findings] == ["events_complete"]
