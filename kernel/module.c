@@ -3,7 +3,8 @@
  * The lunatik module: its parameters, init and exit.
  *
  * The limit parameters are lunatik_limits' own fields (their defaults are
- * the state manager's), so a value given to insmod is in force before
+ * the state manager's, except that max_code is capped at what one netlink
+ * attribute carries), so a value given to insmod is in force before
  * lunatik_states_init() and a write to /sys/module/lunatik/parameters/
  * changes the limit for what comes next. live_states and live_bytes are
  * read-only views of the table (how many states, the sum of their
@@ -28,8 +29,30 @@ module_param_named(max_states, lunatik_limits.max_states, uint, 0644);
 MODULE_PARM_DESC(max_states, "how many states may live at once");
 module_param_named(budget, lunatik_limits.budget, uint, 0644);
 MODULE_PARM_DESC(budget, "Lua instructions per execute");
-module_param_named(max_code, lunatik_limits.max_code, ulong, 0644);
-MODULE_PARM_DESC(max_code, "largest chunk accepted by execute");
+
+/* A chunk comes in one netlink attribute: max_code cannot exceed that. */
+static int lunatik_set_max_code(const char *val, const struct kernel_param *kp)
+{
+	unsigned long v;
+	int err;
+
+	err = kstrtoul(val, 0, &v);
+	if (err)
+		return err;
+	if (v > LUNATIK_NL_CODE_MAX)
+		return -EINVAL;
+	return param_set_ulong(val, kp);
+}
+
+static const struct kernel_param_ops lunatik_max_code_ops = {
+	.set = lunatik_set_max_code,
+	.get = param_get_ulong,
+};
+
+module_param_cb(max_code, &lunatik_max_code_ops, &lunatik_limits.max_code,
+		0644);
+MODULE_PARM_DESC(max_code, "largest chunk accepted by execute (at most "
+		 __stringify(LUNATIK_NL_CODE_MAX) ", what netlink carries)");
 
 #define LUNATIK_TALLY_BATCH	32
 
@@ -92,6 +115,8 @@ static int __init lunatik_module_init(void)
 {
 	int err;
 
+	if (lunatik_limits.max_code > LUNATIK_NL_CODE_MAX)
+		lunatik_limits.max_code = LUNATIK_NL_CODE_MAX;
 	err = lunatik_states_init();
 	if (err)
 		return err;

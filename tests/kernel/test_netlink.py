@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -268,7 +269,9 @@ def test_unprivileged(kb: KernelBackend, how: str) -> None:
     if how == "nobody":
         result = run_child([], user=65534, group=65534, extra_groups=[])
     else:
-        result = run_child(["capsh", "--drop=cap_net_admin", "--", "-c",
+        capsh = shutil.which("capsh", path="/usr/sbin:/sbin:/usr/bin:/bin")
+        assert capsh is not None, "capsh (libcap2-bin) is needed"
+        result = run_child([capsh, "--drop=cap_net_admin", "--", "-c",
                             'exec "$0" "$@"'])
     assert {k: result[k] for k in ("new", "close", "execute", "close_all")} \
         == dict.fromkeys(("new", "close", "execute", "close_all"),
