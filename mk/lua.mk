@@ -24,7 +24,7 @@ LUA_USER_CFLAGS := -I$(LUA_PORT) -I$(LUA_DIR) -mgeneral-regs-only \
 .PHONY: lua lua-check
 lua: $(LUA_STAMP) $(LUA_LINK)
 
-$(LUA_STAMP): $(TOP)/scripts/fetch-lua.sh
+$(LUA_STAMP): $(TOP)/scripts/fetch-lua.sh $(wildcard $(TOP)/kernel/lua/patches/*.patch)
 	bash $(TOP)/scripts/fetch-lua.sh $(BUILD)
 	touch $@
 
@@ -35,7 +35,7 @@ LUA_SMOKE := $(BUILD)/lua-smoke
 $(LUA_SMOKE): $(LUA_PORT)/smoke/lua-smoke.c $(LUA_PORT)/luaconf.h \
 		$(LUA_PORT)/lualibs.c $(LUA_STAMP)
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter $(LUA_USER_CFLAGS) \
-		-o $@ $< $(LUA_USER_SRCS)
+		-o $@ $< $(LUA_USER_SRCS) -pthread
 
 lua-check: $(LUA_SMOKE)
 	$(LUA_SMOKE)

@@ -3,7 +3,9 @@
 # tarball's sha256 and copies the core and the libraries we use into
 # build/lua/. Our luaconf.h (kernel/lua/luaconf.h) replaces upstream's, so
 # luaconf.h is not copied; nor are the standalone programs, linit.c and the
-# libraries we do not open (io, os, package, math, debug).
+# libraries we do not open (io, os, package, math, debug). The patches in
+# kernel/lua/patches/*.patch (float-only code our integer-only build cannot
+# compile) are applied to the copy.
 #
 # Usage: scripts/fetch-lua.sh [BUILD_DIR]   (default: <repo>/build)
 # A tarball already present in BUILD_DIR/dl (or named by LUPA_TARBALL) is
@@ -60,6 +62,11 @@ rm -rf "$OUT.new"
 mkdir -p "$OUT.new"
 for f in $SOURCES; do cp "$src/$f.c" "$OUT.new/"; done
 for f in $HEADERS; do cp "$src/$f.h" "$OUT.new/"; done
+for p in "$TOP"/kernel/lua/patches/*.patch; do
+	[ -e "$p" ] || continue
+	patch --quiet --forward -p0 -d "$OUT.new" < "$p" ||
+		die "patch $p does not apply"
+done
 rm -rf "$OUT"
 mv "$OUT.new" "$OUT"
 echo "fetch-lua: Lua 5.4.8 in $OUT ($(ls "$OUT" | wc -l) files)"
