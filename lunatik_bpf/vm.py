@@ -199,6 +199,7 @@ class VM:
     memory: str = "2G"
     kvm: bool | None = None     # None: kvm_usable()
     vng: str = "vng"
+    verbose: bool = False       # show the guest's console (kernel log)
 
     def vng_argv(self, inner: list[str]) -> list[str]:
         kernel = Path(f"/boot/vmlinuz-{self.kver}")
@@ -208,6 +209,8 @@ class VM:
                 "--cwd", str(Path.cwd())]
         if not use_kvm:
             argv.append("--disable-kvm")
+        if self.verbose:
+            argv.append("--verbose")
         argv += ["--exec", shlex.join(inner)]
         return argv
 
@@ -228,7 +231,8 @@ class VM:
             status = int(status_file.read_text())
         except (OSError, ValueError):
             print(f"vm: the guest reported no status (vng exited "
-                  f"{vng_status}): crashed or did not boot", file=sys.stderr)
+                  f"{vng_status}): crashed or did not boot (--verbose shows "
+                  f"its console)", file=sys.stderr)
             return STATUS_NO_REPORT
         finally:
             status_file.unlink(missing_ok=True)
@@ -259,6 +263,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                        default=None, help="always boot a VM")
     where.add_argument("--direct", dest="direct", action="store_true",
                        help="run here (the host must load modules)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="show the guest's console, kernel messages included")
     p.add_argument("--module", type=Path, default=MODULE)
     p.add_argument("--no-module", action="store_true",
                    help="do not insert the module")
@@ -304,8 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     if vng is None:
         print("vm: virtme-ng (vng) not found", file=sys.stderr)
         return 127
-    return VM(kver, args.cpus, args.memory, args.kvm, vng).run(
-        guest_options(args))
+    return VM(kver, args.cpus, args.memory, args.kvm, vng,
+              args.verbose).run(guest_options(args))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,44 @@
+"""The VM harness's command line and the vng command it builds (host
+tests: nothing is booted here)."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from lunatik_bpf import vm
+
+
+def test_parse_and_guest_options() -> None:
+    args = vm.parse(["--cpus", "3", "--param", "max_states=8", "--",
+                     "pytest", "-m", "kernel"])
+    assert args.cpus == 3 and args.command == ["pytest", "-m", "kernel"]
+    opts = vm.guest_options(args)
+    assert opts[-4:] == ["--", "pytest", "-m", "kernel"]
+    assert ["--param", "max_states=8"] == opts[2:4]
+    assert Path(opts[1]).is_absolute()
+
+
+def test_vng_command_line() -> None:
+    machine = vm.VM("6.1.0-56-amd64", cpus=2, memory="2G", kvm=False)
+    argv = machine.vng_argv(["/bin/sh", "-c", "exit 3"])
+    assert argv[:3] == ["vng", "--run", "/boot/vmlinuz-6.1.0-56-amd64"]
+    assert "--disable-kvm" in argv
+    assert argv[argv.index("--rwdir") + 1] == str(vm.BUILD)
+    assert argv[argv.index("--cpus") + 1] == "2"
+    assert shlex.split(argv[argv.index("--exec") + 1]) == \
+        ["/bin/sh", "-c", "exit 3"]
+    with_kvm = vm.VM("6.1.0-56-amd64", kvm=True).vng_argv(["true"])
+    assert "--disable-kvm" not in with_kvm
+
+
+def test_guest_run_reports_status(tmp_path: Path) -> None:
+    """The guest side without a module: the command's status comes back,
+    through the status file too."""
+    status = tmp_path / "status"
+    run = vm.GuestRun([sys.executable, "-c", "raise SystemExit(7)"],
+                      module=None, status_file=status)
+    assert run.check_log("", 7) == 7
+    assert vm.GuestRun.check_log("[ 1.0] BUG: oops", 0) == 1
+    assert vm.GuestRun.check_log("[ 1.0] BUG: oops", 5) == 5
+    assert run.command_status() == 7
