@@ -18,10 +18,11 @@
 USER_SM := states alloc execute control klua
 USER_SM_SRCS := $(addprefix $(TOP)/kernel/,$(addsuffix .c,$(USER_SM))) \
 	$(TOP)/kernel/user/shim.c
-USER_HDRS := $(wildcard $(TOP)/kernel/*.h $(TOP)/kernel/user/include/linux/*.h \
-	$(LUA_PORT)/*.h)
+# headers are tracked by -MMD; these make every object rebuild on a change
+# of the flags
+USER_HDRS := $(TOP)/mk/user.mk $(TOP)/mk/lua.mk
 USER_CC ?= $(CC)
-USER_CFLAGS := -O2 -g -Wall -fPIC -fno-strict-overflow -fno-strict-aliasing \
+USER_CFLAGS := -MMD -MP -O2 -g -Wall -fPIC -fno-strict-overflow -fno-strict-aliasing \
 	-I$(TOP)/kernel/user/include -I$(TOP)/kernel $(LUA_USER_CFLAGS) \
 	-DKBUILD_MODNAME='"lunatik"'
 USER_TEST_CFLAGS := -O1 -g -Wall -I$(TOP)/kernel/user/include -I$(TOP)/kernel \
@@ -79,7 +80,7 @@ $(BUILD)/$(1)/liblunatik.so: $$($(1)_OBJS)
 	$(USER_CC) $(2) -shared -o $$@ $$^ $(USER_LDLIBS)
 
 $(BUILD)/$(1)/lunatik-%: $(TOP)/tests/c/%.c $(BUILD)/$(1)/liblunatik.so \
-		$(TOP)/tests/c/ctest.h $(USER_HDRS)
+		$(TOP)/tests/c/ctest.h $(wildcard $(TOP)/kernel/*.h) $(USER_HDRS)
 	$(USER_CC) $(USER_TEST_CFLAGS) $(2) -o $$@ $$< \
 		-L$(BUILD)/$(1) -Wl,-rpath,'$$$$ORIGIN' -llunatik $(USER_LDLIBS)
 endef
@@ -111,3 +112,5 @@ $(BUILD)/user-fault-$(1)/liblunatik.so: \
 endef
 
 $(foreach f,$(USER_FAULTS),$(eval $(call user_fault,$(f))))
+
+-include $(wildcard $(BUILD)/user*/obj/*.d $(BUILD)/user*/obj/*/*.d)

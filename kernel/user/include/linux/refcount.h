@@ -108,14 +108,14 @@ static inline void refcount_inc(refcount_t *r)
 
 static inline bool __refcount_sub_and_test(int i, refcount_t *r, int *oldp)
 {
-	int old = __atomic_fetch_sub(&r->refs, i, __ATOMIC_RELEASE);
+	/* release, and acquire for whoever frees (a fence in the kernel,
+	 * which ThreadSanitizer does not model) */
+	int old = __atomic_fetch_sub(&r->refs, i, __ATOMIC_ACQ_REL);
 
 	if (oldp)
 		*oldp = old;
-	if (old == i) {
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (old == i)
 		return true;
-	}
 	if (unlikely(old < 0 || old - i < 0))
 		refcount_warn_saturate(r, REFCOUNT_SUB_UAF);
 	return false;
