@@ -267,6 +267,9 @@ LUA_API void lunatik_writestringerror(const char *fmt, const char *p);
 #define LUAI_THROW(L,c)	do { lunatik_longjmp((c)->b, 1); BUG(); } while (0)
 #define LUAI_TRY(L,c,a)	if (lunatik_setjmp((c)->b) == 0) { a }
 #define luai_jmpbuf	lunatik_jmp_buf
+
+/* the type of lua_State's hook fields, sig_atomic_t in user space */
+#define l_signalT	int
 #endif
 
 /* }================================================================== */
