@@ -78,9 +78,12 @@ static void lunatik_hook(lua_State *L, lua_Debug *ar)
 	if (!run || !run->limited)
 		return;
 	if (!run->exhausted) {
-		run->remaining -= lua_gethookcount(L);
+		int count = lua_gethookcount(L);
+
+		run->remaining -= count;
 		if (run->remaining > 0) {
-			if (run->remaining < lua_gethookcount(L))
+			/* a thread may come with the count of an older run */
+			if (lunatik_step(run->remaining) != count)
 				lua_sethook(L, lunatik_hook, LUA_MASKCOUNT,
 					    lunatik_step(run->remaining));
 			return;
@@ -127,9 +130,11 @@ static int lunatik_pexec(lua_State *L)
 
 	lua_pushlightuserdata(L, run);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
-	if (run->limited)
-		lua_sethook(L, lunatik_hook, LUA_MASKCOUNT,
-			    lunatik_step(run->remaining));
+	/* even without a budget: the coroutines created now inherit the hook
+	 * and must have it when a later run has a budget */
+	lua_sethook(L, lunatik_hook, LUA_MASKCOUNT,
+		    run->limited ? lunatik_step(run->remaining) :
+		    LUNATIK_BUDGET_STEP);
 
 	run->loadstatus = luaL_loadbufferx(L, run->code, run->len,
 					   LUNATIK_CHUNKNAME, "t");

@@ -306,7 +306,12 @@ static void test_budget(void)
 	lunatik_limits.budget = 0;	/* none */
 	CHECK_EQ(run("b", "for i = 1, 3000000 do end return 'ok'"), LUA_OK);
 	CHECK_STR(out, "ok");
+	/* a coroutine made without a budget gets one when resumed with one */
+	CHECK_EQ(run("b", "co = coroutine.wrap(function() coroutine.yield() "
+			  "while true do end end) co()"), LUA_OK);
 	lunatik_limits.budget = budget;
+	CHECK_EQ(run("b", "co()"), LUA_ERRRUN);
+	CHECK_PREFIX(out, "instruction budget");
 	CHECK_EQ(run("b", "for i = 1, 3000000 do end return 'ok'"), LUA_ERRRUN);
 	CHECK_EQ(lunatik_ctl_close("b"), 0);
 }
