@@ -37,6 +37,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "lualibs.h"
 
 #include "lunatik.h"
 #include "probes.h"

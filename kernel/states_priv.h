@@ -36,7 +36,4 @@ int lunatik_prepare(lua_State *L);
 int lunatik_run(lunatik_State *s, const char *code, size_t len, char *out,
 		size_t *outlen);
 
-/* kernel/lua/lualibs.c */
-int lunatik_openlibs(lua_State *L);
-
 #endif /* LUNATIK_STATES_PRIV_H */
