@@ -301,7 +301,8 @@ class Tracer:
                  ringbuf_pages: int = 64, program: Program | None = None,
                  interval: float = 0.1,
                  on_event: Callable[[Event], None] | None = None,
-                 on_finding: Callable[[Finding], None] | None = None) -> None:
+                 on_finding: Callable[[Finding], None] | None = None,
+                 on_summary: Callable[[Summary], None] | None = None) -> None:
         if program is not None and program.key != ProgramKey(backend, mode, ringbuf_pages):
             # the program decides: backend/mode/ring size follow it
             backend, mode, ringbuf_pages = (program.key.backend, program.key.mode,
@@ -318,6 +319,7 @@ class Tracer:
         self.interval = interval
         self.on_event = on_event
         self.on_finding = on_finding
+        self.on_summary = on_summary     # summary mode: called every interval
         self.program = program
         self._own_program = program is None
         self.observer = Observer()
@@ -484,6 +486,8 @@ class Tracer:
             else:
                 self._stop.wait(self.interval)
                 self._last_summary = self._read_summary()
+                if self.on_summary is not None:
+                    self.on_summary(self._last_summary)
             self._note_drops()
 
     def _on_record(self, record: Any) -> None:

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-USER_LIBRARY = REPO / "build" / "user" / "liblunatik.so"
+BUILD = Path(os.environ.get("LUNATIK_BUILD", REPO / "build"))   # another build tree
+USER_LIBRARY = BUILD / "user" / "liblunatik.so"
 WORKLOAD = Path(__file__).resolve().parent / "workload.py"
 
 
 def fault_library(name: str) -> Path:
-    return REPO / "build" / f"user-fault-{name}" / "liblunatik.so"
+    return BUILD / f"user-fault-{name}" / "liblunatik.so"
 
 
 def _need_root() -> None:

@@ -120,10 +120,15 @@ def test_statelookup_is_seen(states, user_program):
 
 
 def test_summary_mode_aggregates_without_events(states, user_summary_program):
-    with Tracer(program=user_summary_program) as tracer:
+    reports: list = []
+    with Tracer(program=user_summary_program, interval=0.05,
+                on_summary=reports.append) as tracer:
         script(states, "tr_sum")
         live = tracer.summary()
+        while not reports:      # the polling thread reads the maps every interval
+            threading.Event().wait(0.05)
     assert tracer.events == []
+    assert all(r.drops == 0 for r in reports)
     final = tracer.summary()
     for summary in (live, final):
         (st,) = [s for s in summary.state("tr_sum") if s.state]
