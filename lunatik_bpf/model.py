@@ -50,8 +50,16 @@ CHUNKNAME = "=lunatik"
 _RUNNER = """
 local load, pcall, select, tostring, type = load, pcall, select, tostring, type
 local concat, pack = table.concat, table.pack
+local getmetatable = getmetatable
+-- execute.c's message handler: strings and numbers as text, else the
+-- __tostring of the object if it gives a string, else a description.
 local function render_error(e)
     if type(e) == "string" or type(e) == "number" then return tostring(e) end
+    local mt = getmetatable(e)
+    if type(mt) == "table" and mt.__tostring then
+        local s = mt.__tostring(e)
+        if type(s) == "string" then return s end
+    end
     return "(error object is a " .. type(e) .. " value)"
 end
 return function(code, chunkname)
@@ -101,11 +109,11 @@ class LuaModel:
 
 def name_errno(name: bytes) -> int | None:
     """The errno the control plane gives a name, or None if it is valid:
-    empty or unprintable (a byte outside 0x20..0x7e) -> EINVAL; 64 bytes or
-    more -> ENAMETOOLONG (checked first)."""
+    empty or not printable non-space ASCII (a byte outside 0x21..0x7e) ->
+    EINVAL; 64 bytes or more -> ENAMETOOLONG (checked before the bytes)."""
     if len(name) >= NAME_MAXSIZE:
         return _errno.ENAMETOOLONG
-    if not name or any(not 0x20 <= b <= 0x7e for b in name):
+    if not name or any(not 0x21 <= b <= 0x7e for b in name):
         return _errno.EINVAL
     return None
 
@@ -133,18 +141,19 @@ class TableModel:
 
     def new_errno(self, name: bytes, maxalloc: int) -> int | None:
         """The errno new(name, maxalloc) gets, in the order the checks are
-        made: name, maxalloc, EDQUOT, EEXIST, ENOSPC."""
+        made: name, maxalloc, EEXIST, ENOSPC (all before building the
+        state), then EDQUOT (while building it)."""
         err = name_errno(name)
         if err is not None:
             return err
         if maxalloc == 0 or maxalloc > self.limits.max_maxalloc:
             return _errno.EINVAL
-        if maxalloc < self.min_maxalloc:
-            return _errno.EDQUOT
         if name in self.states:
             return _errno.EEXIST
         if len(self.states) >= self.limits.max_states:
             return _errno.ENOSPC
+        if maxalloc < self.min_maxalloc:
+            return _errno.EDQUOT
         return None
 
     def new(self, name: bytes, maxalloc: int) -> None:

@@ -134,7 +134,8 @@ def test_string_patterns(backend: States, subject: str, pattern: str,
 
 # ---- the control plane against TableModel ----
 
-NAMES = st.sampled_from([b"a", b"b", b"c", b"", b"x" * 64, b"\x01", b"d e"])
+NAMES = st.sampled_from([b"a", b"b", b"c", b"", b"x" * 64, b"\x01", b"d e",
+                         b"\xc3\xa9"])
 SIZES = st.sampled_from([0, 1, 16, 1 << 17, 1 << 20])
 
 
@@ -205,8 +206,9 @@ def test_model_rules_match_names(backend: States) -> None:
     model = TableModel(limits=limits) if limits else None
     if model is None:
         pytest.skip("backend does not report its limits")
-    for raw in [b"ok", b"", b"\x1f", b"\x20", b"\x7e", b"\x7f", b"x" * 63,
-                b"x" * 64, b"tab\t", b"\xc3\xa9"]:
+    for raw in [b"ok", b"", b"\x1f", b"\x20", b"\x21", b"\x7e", b"\x7f",
+                b"x" * 63, b"x" * 64, b"\x01" * 64, b"tab\t", b"\xc3\xa9",
+                b"ok", b"a b"]:
         name = encode_name(raw)
         assert as_outcome(backend.new, name, MAXALLOC) == \
             as_outcome(model.new, name, MAXALLOC), raw

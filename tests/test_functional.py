@@ -31,11 +31,40 @@ def curralloc(states: States, name: str) -> int:
 
 
 def settled(states: States, name: str) -> int:
-    """curralloc after two full collections (the second one frees the
-    first collecting chunk), as seen by lookup."""
-    states.execute(name, "collectgarbage()")
-    states.execute(name, "collectgarbage()")
+    """curralloc after full collections, as seen by lookup. Several: each
+    later one frees the chunk of the one before, and Lua gives back its
+    grown string table and CallInfo list by halves, one step per cycle."""
+    for _ in range(6):
+        states.execute(name, "collectgarbage()")
     return curralloc(states, name)
+
+
+# What Lua may keep after a burst, at most: a grown string table, Lua stack
+# or CallInfo list (given back by halves, one step per collection), the
+# metatable of luaL_Buffer boxes (made on first use, kept in the registry).
+SLACK = 2 * KIB
+
+
+def assert_settles(states: States, name: str, empty: int) -> int:
+    """After a collection the state is back to its empty size, give or
+    take what Lua legitimately keeps; returns that size."""
+    after = settled(states, name)
+    assert empty <= after <= empty + SLACK, (empty, after)
+    return after
+
+
+def assert_no_growth(states: States, name: str, code: str,
+                     error: type[LuaError] = LuaError) -> None:
+    """Failing again and again accumulates nothing: after a few rounds
+    (Lua's caches reach their size), more rounds leave the same size."""
+    def rounds(n: int) -> int:
+        for _ in range(n):
+            with pytest.raises(error):
+                states.execute(name, code)
+            assert curralloc(states, name) <= states.lookup(name).maxalloc
+        return settled(states, name)
+    warm = rounds(3)
+    assert rounds(5) <= warm
 
 
 def assert_alive(states: States, name: str) -> None:
@@ -51,8 +80,8 @@ def test_empty_state_is_within_limit(backend: States, fresh_name: str) -> None:
 MEMORY_BOMBS = {
     "table": "local t = {} local i = 0 while true do i = i + 1 t[i] = i end",
     "doubling": "local s = 'x' while true do s = s .. s end",
-    "rep": "return string.rep('x', 1 << 40)",
-    "rep_sep": "return #string.rep('ab', 1 << 30, ',')",
+    "rep": "return string.rep('x', 1 << 30)",
+    "rep_sep": "return #string.rep('ab', 1 << 28, ',')",
     "strings": "local t = {} for i = 1, 1 << 40 do t[i] = tostring(i) .. 'pad' end",
     "closures": "local t = {} local i = 0 while true do i = i + 1 "
                 "t[i] = function() return i end end",
@@ -75,11 +104,11 @@ def test_memory_bomb(backend: States, fresh_name: str, bomb: str) -> None:
     with pytest.raises(LuaMemoryError) as exc:
         backend.execute(fresh_name, MEMORY_BOMBS[bomb])
     assert exc.value.status == 4
-    assert "not enough memory" in exc.value.message
+    assert exc.value.message == "not enough memory"
     assert curralloc(backend, fresh_name) <= SMALL
-    assert settled(backend, fresh_name) == empty
+    assert_settles(backend, fresh_name, empty)
     assert_alive(backend, fresh_name)
-    assert settled(backend, fresh_name) == empty
+    assert_no_growth(backend, fresh_name, MEMORY_BOMBS[bomb], LuaMemoryError)
 
 
 def test_memory_bomb_caught_in_lua(backend: States, fresh_name: str) -> None:
@@ -92,51 +121,64 @@ def test_memory_bomb_caught_in_lua(backend: States, fresh_name: str) -> None:
     assert_alive(backend, fresh_name)
 
 
-def test_maxalloc_exact(backend: States, fresh_name: str) -> None:
-    """Memory up to maxalloc is usable: a string that almost fills the
-    room is allowed, and the state is then right below its limit."""
-    backend.new(fresh_name, SMALL)
+@pytest.mark.parametrize("maxalloc", [32 * KIB, SMALL, 1 << 20])
+def test_maxalloc_exact(backend: States, fresh_name: str, maxalloc: int) -> None:
+    """All of maxalloc is usable and not a byte more: a chunk that grows a
+    list of small tables until refused leaves the state within the size of
+    one small block of its limit."""
+    backend.new(fresh_name, maxalloc)
     empty = settled(backend, fresh_name)
-    room = SMALL - empty
-    # the largest string.rep that succeeds, by bisection on its length
-    lo, hi = 0, room
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        try:
-            backend.execute(fresh_name, f"keep = string.rep('x', {mid})")
-        except LuaMemoryError:
-            hi = mid
-        else:
-            lo = mid
-            assert curralloc(backend, fresh_name) <= SMALL
-        backend.execute(fresh_name, "keep = nil")
-    assert lo > room // 2
-    backend.execute(fresh_name, f"keep = string.rep('x', {lo})")
+    with pytest.raises(LuaMemoryError):
+        backend.execute(fresh_name, "local head = false "
+                        "while true do head = {head} end")
     full = curralloc(backend, fresh_name)
-    assert full <= SMALL
-    # everything else (the chunk, the string header) is within a few KiB
-    assert SMALL - full < 4 * KIB
-    backend.execute(fresh_name, "keep = nil")
+    assert maxalloc - 256 < full <= maxalloc
     assert settled(backend, fresh_name) == empty
+    assert_alive(backend, fresh_name)
+
+
+def test_full_state_can_be_closed(backend: States, fresh_name: str) -> None:
+    """A state filled by live data cannot even load a chunk any more (not
+    enough memory), but lookup, list and close still work."""
+    backend.new(fresh_name, SMALL)
+    with pytest.raises(LuaMemoryError):
+        backend.execute(fresh_name, "head = false while true do "
+                        "head = {head} end")
+    for _ in range(3):
+        try:
+            backend.execute(fresh_name, "head = false")
+        except LuaMemoryError:
+            pass
+        assert curralloc(backend, fresh_name) <= SMALL
+    assert [i.name for i in backend.list()] == [fresh_name]
+    backend.close(fresh_name)
+    assert backend.list() == []
+    backend.new(fresh_name, SMALL)
+    assert_alive(backend, fresh_name)
 
 
 @pytest.mark.parametrize("maxalloc", [48 * KIB, SMALL, 1 << 20])
 def test_curralloc_tracks_allocation(backend: States, fresh_name: str,
                                      maxalloc: int) -> None:
     backend.new(fresh_name, maxalloc)
+    backend.execute(fresh_name, "keep = false")     # the global exists
     empty = settled(backend, fresh_name)
     backend.execute(fresh_name, "keep = string.rep('y', 10000)")
     grown = curralloc(backend, fresh_name)
     assert grown >= empty + 10000
-    backend.execute(fresh_name, "keep = nil")
-    assert settled(backend, fresh_name) == empty
+    backend.execute(fresh_name, "keep = false")
+    after = assert_settles(backend, fresh_name, empty)
+    for _ in range(5):
+        backend.execute(fresh_name, "keep = string.rep('y', 10000)")
+        backend.execute(fresh_name, "keep = false")
+    assert settled(backend, fresh_name) == after
 
 
 def test_runaway_loop(backend: States, fresh_name: str) -> None:
     backend.new(fresh_name, SMALL)
     with pytest.raises(BudgetExceeded) as exc:
         backend.execute(fresh_name, "while true do end")
-    assert BUDGET_PREFIX in exc.value.message
+    assert exc.value.message.startswith(BUDGET_PREFIX)
     assert_alive(backend, fresh_name)
 
 
@@ -147,8 +189,16 @@ def test_runaway_loop(backend: States, fresh_name: str) -> None:
     "for i = 1, 1 << 62 do end",
     "local co = coroutine.wrap(function() while true do coroutine.yield() end end) "
     "while true do co() end",
+    "local t = setmetatable({}, {__index = function(t, k) return k end}) "
+    "while true do local _ = t.x end",
+    "table.sort({3, 2, 1, 5, 4}, function(a, b) while true do end end)",
+    "local s = string.rep('a', 100) s:gsub('.', function() while true do end end)",
+    "return tostring(setmetatable({}, {__tostring = function() while true do end end}))",
+    "return setmetatable({}, {__tostring = function() while true do end end})",
 ])
 def test_runaway_variants(backend: States, fresh_name: str, code: str) -> None:
+    """Loops in every place Lua code can run: the budget stops them all
+    (the last one loops in the __tostring of a result)."""
     backend.new(fresh_name, SMALL)
     with pytest.raises(BudgetExceeded):
         backend.execute(fresh_name, code)
@@ -213,6 +263,27 @@ def test_budget_old_coroutine(user_states: States) -> None:
     assert run_guarded(setup, "spin()") == "BudgetExceeded"
 
 
+@pytest.mark.xfail(reason="known limit (execute.c): Lua runs __gc with hooks "
+                   "off, so a finalizer is not bounded by the budget",
+                   strict=False)
+def test_budget_covers_finalizers(user_states: States) -> None:
+    """A finalizer that never returns, run by a collection inside execute
+    (in the kernel: a CPU spinning with the state's spinlock held)."""
+    code = ("setmetatable({}, {__gc = function() while true do end end}) "
+            "collectgarbage()")
+    assert run_guarded([], code, timeout=10) in ("BudgetExceeded", "LuaError")
+
+
+@pytest.mark.xfail(reason="known limit (execute.c): string matching is C code "
+                   "between two instructions, not bounded by the budget",
+                   strict=False)
+def test_budget_covers_pattern_matching(user_states: States) -> None:
+    """A backtracking pattern of cubic cost on a 20000-byte subject."""
+    code = ("local s = string.rep('a', 20000) "
+            "return s:find('.-.-.-b')")
+    assert run_guarded([], code, timeout=10) in ("BudgetExceeded", "LuaError")
+
+
 def test_budget_is_per_execute(backend: States, fresh_name: str) -> None:
     """Many short executes are not stopped by the budget of one."""
     backend.new(fresh_name, SMALL)
@@ -252,7 +323,8 @@ def test_bombs_fail_cleanly(backend: States, fresh_name: str, code: str) -> None
         pytest.fail(f"no error from {code!r}")
     assert curralloc(backend, fresh_name) <= SMALL
     assert_alive(backend, fresh_name)
-    assert settled(backend, fresh_name) == empty
+    assert_settles(backend, fresh_name, empty)
+    assert_no_growth(backend, fresh_name, code)
 
 
 def test_deep_recursion_with_room(backend: States, fresh_name: str) -> None:
@@ -339,7 +411,7 @@ def test_memory_error_in_error_handling(backend: States,
     with pytest.raises(LuaError):
         backend.execute(fresh_name, code)
     assert curralloc(backend, fresh_name) <= SMALL
-    assert settled(backend, fresh_name) == empty
+    assert_settles(backend, fresh_name, empty)
     assert_alive(backend, fresh_name)
 
 

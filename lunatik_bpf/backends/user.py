@@ -174,24 +174,25 @@ class UserBackend:
                 return infos
 
     def execute(self, name: bytes, code: bytes) -> bytes:
-        """Runs code; a result text longer than the buffer makes it run
-        again with a buffer of the right size (so a chunk with side effects
-        and more than OUT_INITIAL bytes of results runs twice)."""
+        """Runs code. Results longer than the buffer make it run again with
+        a buffer of the right size (so a chunk with side effects and more
+        than OUT_INITIAL bytes of results runs twice); an error message is
+        never a reason to run again (it comes back truncated, which only
+        happens past OUT_INITIAL bytes)."""
         capacity = OUT_INITIAL
         while True:
             out = ctypes.create_string_buffer(capacity + 1)
-            outlen = ctypes.c_size_t(capacity + 1)
+            outlen = ctypes.c_size_t(capacity + 1)     # the NUL included
             status = self.lib.lunatik_ctl_execute(name, code, len(code), out,
                                                   ctypes.byref(outlen))
             raise_for(status, op="execute", name=name)
+            text = out.raw[:min(outlen.value, capacity)]
+            if status != LUA_OK:
+                raise from_lua_status(status, text.decode("utf-8", "replace"),
+                                      name=name)
             if outlen.value <= capacity:
-                text = out.raw[:outlen.value]
-                break
+                return text
             capacity = outlen.value
-        if status != LUA_OK:
-            raise from_lua_status(status, text.decode("utf-8", "replace"),
-                                  name=name)
-        return text
 
     def limits(self) -> Limits:
         c = self._library.limits
