@@ -87,11 +87,21 @@ def test_execute_keeps_globals(backend: States, fresh_name: str) -> None:
 
 
 def test_execute_large_output(backend: States, fresh_name: str) -> None:
-    """Results longer than the first output buffer come back whole."""
+    """Results longer than the user backend's first output buffer come
+    back whole; the kernel backend's netlink reply carries at most ~64 KiB
+    of results and says so (EMSGSIZE) instead of truncating."""
     backend.new(fresh_name, 1 << 20)
-    out = backend.execute(fresh_name, "return string.rep('x', 100000), "
-                          "string.rep('y', 70000)")
-    assert out == "x" * 100000 + "\t" + "y" * 70000
+    assert backend.execute(fresh_name, "return string.rep('w', 60000)") == \
+        "w" * 60000
+    code = "return string.rep('x', 100000), string.rep('y', 70000)"
+    if backend.backend.name == "kernel":
+        with pytest.raises(LunatikError) as exc:
+            backend.execute(fresh_name, code)
+        assert exc.value.errno == errno.EMSGSIZE
+    else:
+        assert backend.execute(fresh_name, code) == \
+            "x" * 100000 + "\t" + "y" * 70000
+    assert backend.execute(fresh_name, "return 1") == "1"
 
 
 def test_states_are_separate(backend: States) -> None:
@@ -399,3 +409,40 @@ def test_two_connections_share_the_table(backend: States,
         assert backend.lookup(fresh_name) is None
     finally:
         other.disconnect()
+
+
+def test_other_library_has_its_own_table(user_states: States) -> None:
+    """connect("user", library=...) loads another build (the tracer runs
+    the fault variants this way): its table is not the default one's."""
+    from lunatik_bpf.backends.user import REPO
+    other_path = REPO / "build" / "user-fault-put_nodec" / "liblunatik.so"
+    if not other_path.is_file():
+        pytest.skip("no fault build (make user-faults)")
+    other = lunatik_bpf.connect("user", library=other_path)
+    try:
+        assert other.backend.library_path == other_path.resolve()
+        assert other.backend.library_path != user_states.backend.library_path
+        other.close_all()
+        other.new("only_there", MAXALLOC)
+        user_states.new("only_here", MAXALLOC)
+        assert other.execute("only_there", "return 6*7") == "42"
+        assert [i.name for i in other.list()] == ["only_there"]
+        assert [i.name for i in user_states.list()] == ["only_here"]
+        assert user_states.lookup("only_there") is None
+        again = lunatik_bpf.connect("user", library=str(other_path))
+        assert again.lookup("only_there") is not None   # loaded once
+    finally:
+        other.close_all()
+
+
+def test_library_from_environment(tmp_path) -> None:
+    """$LUNATIK_LIBRARY picks the library when connect() names none."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, LUNATIK_LIBRARY=str(tmp_path / "none.so"))
+    proc = subprocess.run([sys.executable, "-c", "import lunatik_bpf; "
+                           "lunatik_bpf.connect('user')"], env=env,
+                          text=True, capture_output=True)
+    assert proc.returncode != 0
+    assert "none.so" in proc.stderr and "FileNotFoundError" in proc.stderr
