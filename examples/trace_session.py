@@ -11,20 +11,9 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import asdict
 
 import lunatik_bpf
-from lunatik_bpf.checks import CHECKS
-from lunatik_bpf.events import Event
-
-SKIP = {"ts", "pid", "tid", "comm", "cpu", "state", "name"}
-
-
-def line(ev: Event, t0: int) -> str:
-    details = " ".join(f"{k}={v!r}" if isinstance(v, (str, bytes)) else f"{k}={v}"
-                       for k, v in asdict(ev).items() if k not in SKIP)
-    return (f"{(ev.ts - t0) / 1e6:10.3f} {ev.tid:<7} {ev.comm:<12.12} "
-            f"{ev.kind:<10} {ev.name:<8.8} {details}")
+from lunatik_bpf.cli.render import EVENT_HEADER, event_line, verdict_lines
 
 
 def workload(states: lunatik_bpf.States) -> None:
@@ -58,16 +47,14 @@ def main(backend: str) -> int:
         workload(states)
     events = tracer.events
     t0 = events[0].ts if events else 0
-    print(f"{'TIME(ms)':>10} {'TID':<7} {'COMM':<12} {'EVENT':<10} {'STATE':<8} DETAILS")
+    print(EVENT_HEADER)
     for ev in events:
         if ev.kind != "alloc":      # allocations are summarised below
-            print(line(ev, t0))
+            print(event_line(ev, t0))
     allocs = sum(1 for ev in events if ev.kind == "alloc")
     print(f"... and {allocs} allocation events\n")
     print(tracer.summary().render())
-    failed = {f.check for f in tracer.findings}
-    for check, meaning in CHECKS.items():
-        print(f"  {'FAIL' if check in failed else 'ok':<4} {check:<22} {meaning}")
+    print("\n".join(verdict_lines(tracer.findings)))
     for f in tracer.findings:
         print(f"  finding: {f}")
     print(f"\n{len(events)} events, {tracer.drops} dropped, "

@@ -1,0 +1,211 @@
+"""lunatik-trace: a live tracing session on Lunatik states.
+
+    lunatik-trace                     # the kernel module, every event
+    lunatik-trace --user -p PID       # the user-space library in PID
+    lunatik-trace --user -c 'CMD'     # run CMD and trace it until it exits
+    lunatik-trace -j                  # JSON lines
+    lunatik-trace -n calc -e exec_end # only some states and event kinds
+    lunatik-trace 1 5                 # summary mode: 5 reports, 1 s apart
+
+Ctrl-C or SIGTERM detaches and prints the final summary and the verdict of
+every check. The exit status is 1 when a check failed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ..checks import Finding
+from ..events import KINDS, Event
+from ..tracer import Summary, Tracer, TracerError
+from .render import EVENT_HEADER, event_json, event_line, finding_json, verdict_lines
+
+DEFAULT_LIBRARY = Path(__file__).resolve().parents[2] / "build" / "user" / "liblunatik.so"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="lunatik-trace", description="Trace Lunatik's Lua states with BPF.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n")[1])
+    p.add_argument("--user", action="store_true",
+                   help="trace the user-space library (uprobes), not the module")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("-p", "--pid", type=int, help="trace this process (with --user)")
+    target.add_argument("-c", "--command", help="run this command and trace it (with --user)")
+    p.add_argument("-L", "--library", type=Path,
+                   help=f"the library to trace (default: as loaded in PID, else {DEFAULT_LIBRARY})")
+    p.add_argument("-n", "--name", action="append", default=[],
+                   help="only states of this name (repeatable)")
+    p.add_argument("-e", "--event", action="append", default=[], choices=sorted(KINDS),
+                   metavar="KIND", help=f"only these event kinds (repeatable): {', '.join(sorted(KINDS))}")
+    p.add_argument("-j", "--json", action="store_true", help="JSON lines")
+    p.add_argument("--ringbuf-pages", type=int, default=256,
+                   help="ring buffer size in pages (stream mode)")
+    p.add_argument("interval", nargs="?", type=float,
+                   help="summary mode: report every INTERVAL seconds")
+    p.add_argument("count", nargs="?", type=int, help="number of reports")
+    args = p.parse_args(argv)
+    if (args.pid is not None or args.command) and not args.user:
+        p.error("-p and -c trace the user-space library: add --user")
+    if args.interval is not None and args.interval <= 0:
+        p.error("interval must be positive")
+    if args.count is not None and args.count <= 0:
+        p.error("count must be positive")
+    if args.ringbuf_pages <= 0 or args.ringbuf_pages & (args.ringbuf_pages - 1):
+        p.error("--ringbuf-pages must be a power of two")
+    return args
+
+
+@dataclass
+class Printer:
+    """Prints the events and findings a session selects."""
+    out: TextIO
+    names: frozenset[str]
+    kinds: frozenset[str]
+    json: bool
+    t0: int
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def header(self) -> None:
+        if not self.json:
+            self._write(EVENT_HEADER)
+
+    def event(self, ev: Event) -> None:
+        if self.names and ev.name not in self.names:
+            return
+        if self.kinds and ev.kind not in self.kinds:
+            return
+        self._write(event_json(ev) if self.json else event_line(ev, self.t0))
+
+    def finding(self, f: Finding) -> None:
+        self._write(finding_json(f) if self.json else f"FINDING {f}")
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            print(text, file=self.out, flush=True)
+
+
+def start_gated(command: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Starts COMMAND held before exec until the gate fd is written, so that
+    the probes are attached before its first instruction (the pid does not
+    change across the exec)."""
+    argv = shlex.split(command)
+    if not argv:
+        raise TracerError("-c: empty command")
+    r, w = os.pipe()
+    gate = 'read -r _ <&3; exec 3<&-; exec "$0" "$@"'
+    try:
+        child = subprocess.Popen(["/bin/sh", "-c", gate, *argv], pass_fds=(r,),
+                                 preexec_fn=lambda: os.dup2(r, 3))
+    finally:
+        os.close(r)
+    return child, w
+
+
+def report_summary(summary: Summary, names: frozenset[str], out: TextIO) -> None:
+    if names:
+        summary.states = [s for s in summary.states if s.name in names]
+        summary.histograms = {k: h for k, h in summary.histograms.items() if k[1] in names}
+    print(time.strftime("%H:%M:%S"), file=out)
+    print(summary.render(), file=out, flush=True)
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    summary_mode = args.interval is not None
+    printer = Printer(out, frozenset(args.name), frozenset(args.event), args.json,
+                      time.monotonic_ns())
+    child, gate = None, -1
+    pid, library = None, args.library
+    if args.user:
+        if args.command:
+            child, gate = start_gated(args.command)
+            pid, library = child.pid, library or DEFAULT_LIBRARY
+        elif args.pid is not None:
+            pid = args.pid
+        else:
+            pid, library = -1, library or DEFAULT_LIBRARY
+    tracer = Tracer(backend="user" if args.user else "kernel",
+                    mode="summary" if summary_mode else "stream",
+                    library=library, pid=pid, ringbuf_pages=args.ringbuf_pages,
+                    on_event=None if summary_mode else printer.event,
+                    on_finding=printer.finding)
+    try:
+        tracer.start()
+    except BaseException:
+        if child is not None:
+            child.kill()
+            child.wait()
+        raise
+    try:
+        if not summary_mode:
+            printer.header()
+        print(f"Tracing {tracer.target}"
+              + (f" (pid {pid})" if pid not in (None, -1) else "")
+              + "... Ctrl-C to end.", file=sys.stderr, flush=True)
+        if gate >= 0:
+            os.write(gate, b"go\n")
+            os.close(gate)
+        reports = 0
+        while not stop.is_set():
+            if child is not None and child.poll() is not None:
+                break
+            stop.wait(args.interval if summary_mode else 0.2)
+            if summary_mode and not stop.is_set():
+                report_summary(tracer.summary(), printer.names, out)
+                reports += 1
+                if args.count is not None and reports >= args.count:
+                    break
+    finally:
+        tracer.stop()
+        if child is not None and child.poll() is None:
+            child.terminate()
+            child.wait()
+    return final_report(tracer, printer, summary_mode, out)
+
+
+def final_report(tracer: Tracer, printer: Printer, summary_mode: bool, out: TextIO) -> int:
+    summary = tracer.summary()
+    if printer.json:
+        print(f'{{"summary":{{"events":{len(tracer.events)},"drops":{tracer.drops},'
+              f'"findings":{len(tracer.findings)}}}}}', file=out, flush=True)
+    else:
+        print(file=out)
+        report_summary(summary, printer.names, out)
+        if summary_mode:
+            print("checks: not run in summary mode (they need the event stream)", file=out)
+        else:
+            print("\n".join(verdict_lines(tracer.findings)), file=out)
+        print(f"{len(tracer.events)} events, {tracer.drops} dropped, "
+              f"{len(tracer.findings)} findings", file=out, flush=True)
+    return 1 if tracer.findings else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args, sys.stdout)
+    except TracerError as err:
+        print(f"lunatik-trace: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
