@@ -192,6 +192,13 @@ static void test_execute(void)
 	CHECK_EQ(run("x", "local function f() return f() + 1 end return f()"),
 		 LUA_ERRMEM);
 	CHECK_STR(out, "not enough memory");
+	/* C levels (nested resumes, parser) are bounded: an error, not a crash */
+	CHECK_EQ(run("x", "local function f() return coroutine.wrap(f)() end "
+			  "return f()"), LUA_ERRRUN);
+	CHECK(strstr(out, "C stack overflow") != NULL);
+	CHECK_EQ(run("x", "return load('return ' .. string.rep('(', 1000) .. "
+			  "'1' .. string.rep(')', 1000))"), LUA_OK);
+	CHECK_PREFIX(out, "nil\t");
 	CHECK_EQ(run("x", "return g"), LUA_OK);	/* still usable */
 	CHECK_STR(out, "42");
 
