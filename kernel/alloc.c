@@ -7,7 +7,10 @@
  * Lua's garbage collector can run inside any allocation and execute runs
  * under the state's spinlock, so every allocation is atomic (GFP_ATOMIC),
  * and quiet (__GFP_NOWARN): Lua handles a NULL with an emergency
- * collection and then a memory error.
+ * collection and then a memory error. In the kernel that also means one
+ * block cannot exceed what kmalloc gives atomically (physically contiguous,
+ * at most KMALLOC_MAX_SIZE, 4 MiB on x86_64), whatever maxalloc allows; the
+ * user-space build has no such ceiling.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>

@@ -37,8 +37,8 @@
 #define LUNATIK_BUDGET_MSG	"instruction budget exhausted"
 
 /* registry keys (their addresses) */
-static const char lunatik_runkey;	/* lightuserdata: the current run */
-static const char lunatik_msgkey;	/* the budget message, prebuilt */
+static char lunatik_runkey;	/* lightuserdata: the current run */
+static char lunatik_msgkey;	/* the budget message, prebuilt */
 
 struct lunatik_run {
 	const char *code;
