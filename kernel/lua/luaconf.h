@@ -308,14 +308,48 @@ LUA_API void lunatik_writestringerror(const char *fmt, const char *p);
 #define LUAI_MAXALIGN  lua_Number n; void *s; lua_Integer i; long l
 
 /*
-** Depth of nested C calls and parser levels (upstream: 200). Each level can
-** take one C-stack round trip through the VM (pcall, metamethods, gsub and
-** sort callbacks, coroutine.resume, nested expressions in the parser); see
-** kernel/lua/README.md for the stack-use measurements behind the value.
+** Depth of nested C calls and parser levels (LUAI_MAXCCALLS). Every C
+** function that calls back into Lua (pcall, metamethods, gsub and sort
+** callbacks, coroutine.resume, load readers) and every nested statement or
+** expression in the parser takes one level, and Lua checks the limit each
+** time it enters one. The count limit is upstream's 200 in both builds.
+**
+** In the kernel a count alone cannot protect a 16 KiB stack: measured in
+** a 6.1 VM, one level costs 144 bytes (parser, unary operators) up to
+** 1003 bytes (string.gsub with a Lua callback), so a safe count would be
+** about 8, which rejects ordinarily nested code. So the limit is also
+** evaluated against the stack actually left (lunatik_cstacklimit in
+** lualibs.c, called with the 'L' of each check site): with less than
+** LUNATIK_CSTACK_SOFT bytes left, entering a level raises "C stack
+** overflow" (as reaching the count does); with less than
+** LUNATIK_CSTACK_HARD left, it raises "error in error handling" without
+** running message handlers. Between two checks one level can grow by at
+** most ~2.7 KiB (string.find with a 32-level pattern) plus the allocator or
+** printk, which the hard reserve covers. kernel/lua/README.md has the
+** measurements.
 */
-#define LUAI_MAXCCALLS		LUNATIK_MAXCCALLS
 #ifndef LUNATIK_MAXCCALLS
-#define LUNATIK_MAXCCALLS	60
+#define LUNATIK_MAXCCALLS	200
+#endif
+#if defined(__KERNEL__)
+#define LUNATIK_CSTACK_SOFT	6144
+#define LUNATIK_CSTACK_HARD	4608
+LUA_API unsigned int lunatik_cstacklimit(struct lua_State *L);
+#define LUAI_MAXCCALLS		lunatik_cstacklimit(L)
+#else
+#define LUAI_MAXCCALLS		LUNATIK_MAXCCALLS
+#endif
+
+/*
+** String patterns (lstrlib.c): the matcher recurses once per quantified
+** item and per capture boundary, 64 bytes of kernel stack each; upstream
+** allows 200 levels (12.5 KiB). Deeper patterns raise "pattern too
+** complex". Fewer captures (upstream: 32) shrink the MatchState that
+** string.find/match/gmatch/gsub keep on the stack by 256 bytes.
+*/
+#if defined(LUA_LIB)
+#define MAXCCALLS		32
+#define LUA_MAXCAPTURES		16
 #endif
 
 /* }================================================================== */

@@ -12,6 +12,8 @@
 #include <linux/kernel.h>
 #include <linux/printk.h>
 #include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/sched/task_stack.h>
 #else
 #include <stdint.h>
 #include <stdio.h>
@@ -296,6 +298,33 @@ int lunatik_snprintf(char *s, size_t sz, const char *fmt, ...)
 	va_end(ap);
 	return ret;
 }
+
+/* ---- C stack guard (kernel) ---- */
+
+#ifdef __KERNEL__
+/*
+ * LUAI_MAXCCALLS, evaluated where Lua checks its C-level count (see
+ * luaconf.h): the count limit while enough of the task stack is left;
+ * below the soft reserve, the current count (so the check raises "C stack
+ * overflow"); below the hard reserve, 0 (so it raises "error in error
+ * handling", which calls no handler). Off the task stack (never expected:
+ * Lua runs in process context) every new level fails.
+ */
+unsigned int lunatik_cstacklimit(lua_State *L)
+{
+	unsigned long sp = (unsigned long)__builtin_frame_address(0);
+	unsigned long base = (unsigned long)task_stack_page(current);
+	unsigned long left = sp - base;
+
+	if (sp < base || left >= THREAD_SIZE)
+		return getCcalls(L);
+	if (left < LUNATIK_CSTACK_HARD)
+		return 0;
+	if (left < LUNATIK_CSTACK_SOFT)
+		return getCcalls(L);
+	return LUNATIK_MAXCCALLS;
+}
+#endif
 
 /* ---- string hash seed ---- */
 

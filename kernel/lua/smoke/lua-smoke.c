@@ -106,11 +106,20 @@ static const struct check checks[] = {
 	{ "local function f(n) return 1 + f(n + 1) end return f(1)",
 	  "error: stack overflow" },
 	{ "local n = 0 local function f() n = n + 1 pcall(f) end f() "
-	  "return n > 40, n <= 60", "true\ttrue" },
+	  "return n > 180, n <= 200", "true\ttrue" },
 	{ "local function f() return f() end", "" },
-	{ "return " "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
-	  "1" ")))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))",
-	  "error: C stack overflow" },
+	{ "return load('return ' .. ('('):rep(150) .. '1' .. (')'):rep(150))()",
+	  "1" },
+	{ "return load('return ' .. ('('):rep(250) .. '1' .. (')'):rep(250))",
+	  "nil\tC stack overflow" },
+	/* string patterns: 32 levels of matcher recursion (a capture takes 2) */
+	{ "return ('a'):rep(40):find(('a?'):rep(20))", "1\t20" },
+	{ "return ('a'):rep(40):find(('a?'):rep(40))",
+	  "error: pattern too complex" },
+	{ "return ('a'):rep(20):find(('(a)'):rep(15))",
+	  "1\t15\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta\ta" },
+	{ "return ('a'):rep(20):find(('(a)'):rep(16))",
+	  "error: pattern too complex" },
 	{ "return collectgarbage('count') > 0, collectgarbage('step') ~= nil",
 	  "true\ttrue" },
 };
