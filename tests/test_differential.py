@@ -132,6 +132,79 @@ def test_string_patterns(backend: States, subject: str, pattern: str,
     assert outcome(backend, "pat", code) == model_outcome(LuaModel(), code)
 
 
+# Numerals with no float reading in stock Lua: no '.', 'e', 'p', inf or
+# nan, decimals of at most 18 digits (hex ones wrap around in both).
+numerals = st.one_of(
+    st.tuples(st.sampled_from(["", " ", "\t"]), st.sampled_from(["", "-", "+"]),
+              st.integers(0, 10**18 - 1).map(str),
+              st.sampled_from(["", " ", "\n"])).map("".join),
+    st.tuples(st.sampled_from(["", "-"]), st.sampled_from(["0x", "0X"]),
+              st.text(alphabet="0123456789abcdfABCDF", min_size=1,
+                      max_size=16)).map("".join),
+    st.text(alphabet="0123456789 +-xXabcdf", max_size=8),
+)
+ints = st.one_of(st.integers(-300, 300),
+                 st.integers(-(1 << 63), (1 << 63) - 1))
+small = st.integers(-20, 20)
+text = st.text(alphabet="ab\0\n\"\\z\u00e9", max_size=10)
+
+
+def lua_str(value: str) -> str:
+    """A Lua string literal (decimal escapes for every byte)."""
+    return '"' + "".join(f"\\{b}" for b in value.encode()) + '"'
+
+
+def lua_int(value: int) -> str:
+    return "math_min" if value == -(1 << 63) else str(value)
+
+
+calls = st.one_of(
+    numerals.map(lambda n: f"tonumber({lua_str(n)})"),
+    st.tuples(numerals, st.integers(2, 36)).map(
+        lambda t: f"tonumber({lua_str(t[0])}, {t[1]})"),
+    ints.map(lambda i: f"tostring({lua_int(i)})"),
+    st.tuples(st.sampled_from(["%d", "%5d", "%-5d", "%05d", "%+d", "% d",
+                               "%x", "%X", "%#x", "%o", "%i", "%c", "%.3d",
+                               "%q", "%u", "%20.10d", "%5s", "%.2s", "%q"]),
+              ints).map(lambda t: f"string.format({t[0]!r}, {lua_int(t[1])})"),
+    st.tuples(text, small, small).map(
+        lambda t: f"string.sub({lua_str(t[0])}, {t[1]}, {t[2]})"),
+    st.tuples(text, small, small).map(
+        lambda t: f"string.byte({lua_str(t[0])}, {t[1]}, {t[2]})"),
+    st.tuples(text, st.integers(-2, 5), text).map(
+        lambda t: f"string.rep({lua_str(t[0])}, {t[1]}, {lua_str(t[2])})"),
+    text.map(lambda t: f"string.format('%q', {lua_str(t)})"),
+    text.map(lambda t: f"utf8.len({lua_str(t)})"),
+    st.tuples(text, small).map(
+        lambda t: f"utf8.offset({lua_str(t[0])}, {t[1]})"),
+    st.lists(st.integers(-1, 0x10FFFF + 1), max_size=4).map(
+        lambda cs: f"utf8.char({', '.join(map(str, cs))})"),
+    st.tuples(st.sampled_from(["i1", "i2", "i4", "i8", "I1", "I2", "j", "J",
+                               "<i3", ">i5", "B", "h", "H", "l", "T"]),
+              ints).map(lambda t: f"string.unpack({t[0]!r}, "
+                                  f"string.pack({t[0]!r}, {lua_int(t[1])}))"),
+)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(exprs=st.lists(calls, min_size=1, max_size=5))
+def test_library_calls(backend: States, exprs: list[str]) -> None:
+    """Random calls of the string, utf8 and base libraries with integer and
+    string arguments (numerals, formats, indices, packing): the same
+    results or the same error message as stock Lua."""
+    body = " ".join(f"out[#out + 1] = show(pcall(function() return {e} end))"
+                    for e in exprs)
+    code = ("local math_min = -0x7fffffffffffffff - 1 local out = {} "
+            "local function show(...) local t = table.pack(...) "
+            "for i = 1, t.n do t[i] = tostring(t[i]) end "
+            "return table.concat(t, ',', 1, t.n) end "
+            f"{body} return table.concat(out, ';')")
+    if backend.lookup("lib") is None:
+        backend.new("lib", MAXALLOC)
+    assert outcome(backend, "lib", code) == model_outcome(LuaModel(), code)
+
+
 # ---- the control plane against TableModel ----
 
 NAMES = st.sampled_from([b"a", b"b", b"c", b"", b"x" * 64, b"\x01", b"d e",

@@ -284,6 +284,28 @@ def test_budget_covers_pattern_matching(user_states: States) -> None:
     assert run_guarded([], code, timeout=10) in ("BudgetExceeded", "LuaError")
 
 
+@pytest.mark.xfail(reason="lua_close runs pending finalizers with no budget "
+                   "at all: close never returns (in the kernel: a hung "
+                   "task, and rmmod hangs too)", strict=False)
+def test_close_with_endless_finalizer(user_states: States) -> None:
+    """Closing a state whose finalizer loops must still return."""
+    script = textwrap.dedent("""
+        import lunatik_bpf
+        s = lunatik_bpf.connect("user")
+        s.new("gc_loop", 1 << 20)
+        s.execute("gc_loop", "x = setmetatable({}, {__gc = function() "
+                  "while true do end end})")
+        s.close("gc_loop")
+        print("closed")
+    """)
+    try:
+        proc = subprocess.run([sys.executable, "-c", script], text=True,
+                              capture_output=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("close did not return: the finalizer runs forever")
+    assert proc.stdout.strip() == "closed", proc.stderr
+
+
 def test_budget_is_per_execute(backend: States, fresh_name: str) -> None:
     """Many short executes are not stopped by the budget of one."""
     backend.new(fresh_name, SMALL)

@@ -164,13 +164,17 @@ class UserBackend:
         return cinfo.to_info()
 
     def list(self) -> list[StateInfo]:
-        page = (CInfo * LIST_PAGE)()
+        """One call with room for max_states entries is one snapshot of the
+        table (lunatik_ctl_list holds the table lock); pages only if the
+        limit was raised meanwhile."""
+        size = max(LIST_PAGE, self._library.limits.max_states)
+        page = (CInfo * size)()
         infos: list[StateInfo] = []
         while True:
-            n = raise_for(self.lib.lunatik_ctl_list(page, LIST_PAGE,
-                                                    len(infos)), op="list")
+            n = raise_for(self.lib.lunatik_ctl_list(page, size, len(infos)),
+                          op="list")
             infos.extend(page[i].to_info() for i in range(n))
-            if n < LIST_PAGE:
+            if n < size:
                 return infos
 
     def execute(self, name: bytes, code: bytes) -> bytes:
