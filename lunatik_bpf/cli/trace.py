@@ -6,6 +6,8 @@
     lunatik-trace -j                  # JSON lines
     lunatik-trace -n calc -e exec_end # only some states and event kinds
     lunatik-trace 1 5                 # summary mode: 5 reports, 1 s apart
+    lunatik-trace -q -w s.jsonl.gz    # record the session (see lunatik-report)
+    lunatik-trace --prometheus :9464 1  # serve /metrics, refreshed every second
 
 Ctrl-C or SIGTERM detaches and prints the final summary and the verdict of
 every check. The exit status is 1 when a check failed.
@@ -20,13 +22,15 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from ..checks import Finding
 from ..events import KINDS, Event
-from ..tracer import Summary, Tracer, TracerError
+from ..metrics import SummaryCollector, parse_addr, serve
+from ..recording import Writer
+from ..tracer import MODULE, Summary, Tracer, TracerError, resolve_library
 from .render import EVENT_HEADER, event_json, event_line, finding_json, verdict_lines
 
 DEFAULT_LIBRARY = Path(__file__).resolve().parents[2] / "build" / "user" / "liblunatik.so"
@@ -49,6 +53,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("-e", "--event", action="append", default=[], choices=sorted(KINDS),
                    metavar="KIND", help=f"only these event kinds (repeatable): {', '.join(sorted(KINDS))}")
     p.add_argument("-j", "--json", action="store_true", help="JSON lines")
+    p.add_argument("-w", "--write", type=Path, metavar="FILE",
+                   help="record the session to FILE (JSON lines, gzip'd if FILE ends in .gz; "
+                        "every event, whatever -n/-e show): see lunatik-report")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="do not print events (findings and the final summary still)")
+    p.add_argument("--prometheus", metavar="ADDR:PORT",
+                   help="serve per-state counters and histograms at http://ADDR:PORT/metrics "
+                        "(Prometheus text format), refreshed every INTERVAL (default 1 s)")
     p.add_argument("--ringbuf-pages", type=int, default=256,
                    help="ring buffer size in pages (stream mode)")
     p.add_argument("interval", nargs="?", type=float,
@@ -63,6 +75,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("count must be positive")
     if args.ringbuf_pages <= 0 or args.ringbuf_pages & (args.ringbuf_pages - 1):
         p.error("--ringbuf-pages must be a power of two")
+    if args.prometheus is not None:
+        try:
+            args.prometheus = parse_addr(args.prometheus)
+        except ValueError as exc:
+            p.error(f"--prometheus: {exc}")
     return args
 
 
@@ -116,8 +133,9 @@ def start_gated(command: str) -> tuple[subprocess.Popen[bytes], int]:
 
 def report_summary(summary: Summary, names: frozenset[str], out: TextIO) -> None:
     if names:
-        summary.states = [s for s in summary.states if s.name in names]
-        summary.histograms = {k: h for k, h in summary.histograms.items() if k[1] in names}
+        summary = replace(summary, states=[s for s in summary.states if s.name in names],
+                          histograms={k: h for k, h in summary.histograms.items()
+                                      if k[1] in names})
     print(time.strftime("%H:%M:%S"), file=out)
     print(summary.render(), file=out, flush=True)
 
@@ -140,20 +158,52 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             pid = args.pid
         else:
             pid, library = -1, library or DEFAULT_LIBRARY
-    tracer = Tracer(backend="user" if args.user else "kernel",
-                    mode="summary" if summary_mode else "stream",
+    backend, mode = "user" if args.user else "kernel", "summary" if summary_mode else "stream"
+    writer: Writer | None = None
+    collector: SummaryCollector | None = None
+    server = None
+
+    def on_event(ev: Event) -> None:
+        if writer is not None:
+            writer.event(ev)
+        if not args.quiet:
+            printer.event(ev)
+
+    def on_finding(f: Finding) -> None:
+        if writer is not None:
+            writer.finding(f)
+        printer.finding(f)
+
+    tracer = Tracer(backend=backend, mode=mode,
                     library=library, pid=pid, ringbuf_pages=args.ringbuf_pages,
-                    on_event=None if summary_mode else printer.event,
-                    on_finding=printer.finding)
+                    on_event=None if summary_mode else on_event,
+                    on_finding=on_finding)
     try:
+        if args.write is not None:
+            try:
+                writer = Writer(args.write, backend=backend, mode=mode, pid=pid,
+                                command=args.command, target=target_of(backend, library, pid))
+            except OSError as exc:
+                raise TracerError(f"-w {args.write}: {exc.strerror}") from None
         tracer.start()
+        if args.prometheus is not None:
+            collector = SummaryCollector()
+            try:
+                server, _ = serve(collector, *args.prometheus)
+            except OSError as exc:
+                raise TracerError(f"--prometheus {args.prometheus[0]}:{args.prometheus[1]}: "
+                                  f"{exc.strerror}") from None
+            collector.update(tracer.summary())
     except BaseException:
+        tracer.stop()
+        if writer is not None:
+            writer.close()
         if child is not None:
             child.kill()
             child.wait()
         raise
     try:
-        if not summary_mode:
+        if not summary_mode and not args.quiet:
             printer.header()
         print(f"Tracing {tracer.target}"
               + (f" (pid {pid})" if pid not in (None, -1) else "")
@@ -161,22 +211,57 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         if gate >= 0:
             os.write(gate, b"go\n")
             os.close(gate)
+        if server is not None:
+            print(f"Serving http://{args.prometheus[0]}:{server.server_port}/metrics",
+                  file=sys.stderr, flush=True)
         reports = 0
+        refresh = args.interval or 1.0
+        last_refresh = time.monotonic()
         while not stop.is_set():
             if child is not None and child.poll() is not None:
                 break
             stop.wait(args.interval if summary_mode else 0.2)
             if summary_mode and not stop.is_set():
-                report_summary(tracer.summary(), printer.names, out)
+                summary = tracer.summary()
+                if writer is not None:
+                    writer.summary(summary)
+                if collector is not None:
+                    collector.update(summary)
+                report_summary(summary, printer.names, out)
                 reports += 1
                 if args.count is not None and reports >= args.count:
                     break
+            elif collector is not None and time.monotonic() - last_refresh >= refresh:
+                collector.update(tracer.summary())
+                last_refresh = time.monotonic()
     finally:
         tracer.stop()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         if child is not None and child.poll() is None:
             child.terminate()
             child.wait()
+        if writer is not None:
+            writer.close(last_summary(tracer), tracer.drops)
     return final_report(tracer, printer, summary_mode, out)
+
+
+def target_of(backend: str, library: Path | None, pid: int | None) -> str:
+    """What the tracer will attach to (for a recording's header)."""
+    if backend == "kernel":
+        return MODULE
+    try:
+        return str(resolve_library(library, pid if pid is not None else os.getpid()))
+    except TracerError:
+        return ""
+
+
+def last_summary(tracer: Tracer) -> Summary | None:
+    try:
+        return tracer.summary()
+    except TracerError:
+        return None     # the session never ran
 
 
 def final_report(tracer: Tracer, printer: Printer, summary_mode: bool, out: TextIO) -> int:
