@@ -2,6 +2,9 @@
 #   make lua        build/lua/ (sources) + kernel/lua/upstream symlink
 #   make lua-check  user-space smoke test of the port (build/lua-smoke),
 #                   compiled with -mgeneral-regs-only: any FP use fails to build
+#   make lua-nofp   disassembles kernel/lunatik.ko and build/user/liblunatik.so
+#                   (those that exist, at least one) and fails on any x87/SSE/
+#                   AVX instruction or soft-float call
 # TOP and BUILD come from the top Makefile.
 
 LUA_DIR := $(BUILD)/lua
@@ -21,7 +24,7 @@ LUA_USER_SRCS := $(addprefix $(LUA_DIR)/,$(addsuffix .c,$(LUA_CORE))) \
 LUA_USER_CFLAGS := -I$(LUA_PORT) -I$(LUA_DIR) -mgeneral-regs-only \
 	-DLUNATIK_USER
 
-.PHONY: lua lua-check
+.PHONY: lua lua-check lua-nofp
 lua: $(LUA_STAMP) $(LUA_LINK)
 
 $(LUA_STAMP): $(TOP)/scripts/fetch-lua.sh $(wildcard $(TOP)/kernel/lua/patches/*.patch)
@@ -39,3 +42,8 @@ $(LUA_SMOKE): $(LUA_PORT)/smoke/lua-smoke.c $(LUA_PORT)/luaconf.h \
 
 lua-check: $(LUA_SMOKE)
 	$(LUA_SMOKE)
+
+LUA_NOFP_FILES = $(wildcard $(TOP)/kernel/lunatik.ko $(BUILD)/user/liblunatik.so)
+lua-nofp:
+	@test -n "$(LUA_NOFP_FILES)" || { echo "lua-nofp: nothing built yet" >&2; exit 1; }
+	sh $(TOP)/kernel/lua/check-nofp.sh $(LUA_NOFP_FILES)
