@@ -14,7 +14,8 @@ that the release paths are checked too.
     load_scenario("examples/scenario.py")     # def scenario(states): ...
     load_scenario("examples/scenario.lua")     # run in a fresh state
 
-Scenario names are short identifiers (lunatik-check --only NAME).
+Scenario names are short identifiers (lunatik-check --only NAME); a user
+scenario is named by its file name (--only scenario.lua).
 """
 from __future__ import annotations
 
@@ -323,7 +324,8 @@ def builtin(name: str) -> Scenario:
 # ---- user-supplied scenarios ----
 
 def _scenario_name(path: Path) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem) or "scenario"
+    """A user scenario is named by its file name (scenario.py, scenario.lua)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", path.name) or "scenario"
 
 
 
@@ -348,7 +350,7 @@ def load_lua(path: Path, maxalloc: int = LUA_STATE_MAXALLOC) -> Scenario:
     """A Lua script, executed in a fresh state named after the file (its
     results are ignored, an error is a scenario error)."""
     code = path.read_bytes()
-    name = "lua_" + _scenario_name(path)[:40]
+    name = "lua_" + re.sub(r"[^A-Za-z0-9_]", "_", path.stem)[:40]
     first = code.split(b"\n", 1)[0].decode("utf-8", "replace")
     doc = first[2:].strip() if first.startswith("--") else str(path)
 
