@@ -207,13 +207,15 @@ COUNTERS: dict[str, tuple[str, Any]] = {
     "lunatik_frees": ("States freed", lambda s: s.counts.get("free", 0)),
     "lunatik_locks": ("State lock acquisitions", lambda s: s.counts.get("lock", 0)),
 }
-# histogram kind -> (metric, help, scale to the metric's unit)
-HISTOGRAMS: dict[str, tuple[str, str, float]] = {
-    "exec_latency": ("lunatik_execute_latency_seconds", "Execute latency", 1e-9),
-    "alloc_size": ("lunatik_allocation_size_bytes", "Allocation sizes (nsize > 0)", 1.0),
-    "lock_wait": ("lunatik_lock_wait_seconds", "Time waiting for the state lock", 1e-9),
-    "lock_hold": ("lunatik_lock_hold_seconds", "Time holding the state lock", 1e-9),
-    "contention": ("lunatik_lock_contention_seconds", "Lock contention (kernel)", 1e-9),
+# histogram kind -> (metric, help, divisor to the metric's unit, first and last
+# log2 slot given a bucket of its own). The buckets are the same for every
+# state and every scrape, so series aggregate (sum by (le)).
+HISTOGRAMS: dict[str, tuple[str, str, int, int, int]] = {
+    "exec_latency": ("lunatik_execute_latency_seconds", "Execute latency", 10**9, 10, 36),
+    "alloc_size": ("lunatik_allocation_size_bytes", "Allocation sizes (nsize > 0)", 1, 3, 28),
+    "lock_wait": ("lunatik_lock_wait_seconds", "Time waiting for the state lock", 10**9, 8, 36),
+    "lock_hold": ("lunatik_lock_hold_seconds", "Time holding the state lock", 10**9, 8, 36),
+    "contention": ("lunatik_lock_contention_seconds", "Lock contention (kernel)", 10**9, 8, 36),
 }
 LABELS = ("name", "state")
 
@@ -222,16 +224,19 @@ def _labels(state: int, name: str) -> list[str]:
     return [name, f"{state:#x}"]
 
 
-def histogram_buckets(h: Histogram, scale: float) -> list[tuple[str, float]]:
-    """Cumulative Prometheus buckets of a log2 histogram: slot s ends at
-    2^s - 1 (integer values), so le = (2^s - 1) * scale; then +Inf."""
+def histogram_buckets(h: Histogram, divisor: int = 1, first: int = 0,
+                      last: int = 64) -> list[tuple[str, float]]:
+    """Cumulative Prometheus buckets of a log2 histogram: slot s holds integer
+    values up to 2^s - 1, so its bucket is le = (2^s - 1) / divisor, for the
+    slots first..last (the first bucket also counts the slots below it); then
+    +Inf counts everything."""
     buckets: list[tuple[str, float]] = []
-    total = 0
-    top = max(h.slots) if h.slots else 0
-    for slot in range(0, top + 1):
+    below = sum(n for s, n in h.slots.items() if s < first)
+    total = below
+    for slot in range(first, last + 1):
         total += h.slots.get(slot, 0)
-        buckets.append((repr(float(Histogram.bounds(slot)[1] * scale)), float(total)))
-    buckets.append(("+Inf", float(total)))
+        buckets.append((repr(Histogram.bounds(slot)[1] / divisor), float(total)))
+    buckets.append(("+Inf", float(h.total)))
     return buckets
 
 
@@ -277,11 +282,12 @@ class SummaryCollector:
             if miss:
                 lookups.add_metric([*_labels(st.state, st.name), "miss"], float(miss))
         yield lookups
-        for kind, (metric, doc, scale) in HISTOGRAMS.items():
+        for kind, (metric, doc, divisor, first, last) in HISTOGRAMS.items():
             fam = HistogramMetricFamily(metric, doc, labels=LABELS)
             for (state, name, k), h in sorted(s.histograms.items()):
                 if k == kind and h.slots:
-                    fam.add_metric(_labels(state, name), histogram_buckets(h, scale), None)
+                    fam.add_metric(_labels(state, name),
+                                   histogram_buckets(h, divisor, first, last), None)
             yield fam
 
 
