@@ -175,7 +175,9 @@ class Writer:
         self.counts[ev.kind] += 1
 
     def finding(self, f: Finding) -> None:
-        self._line(json.loads(finding_json(f)))
+        doc = json.loads(finding_json(f))
+        doc["evidence"] = [event_doc(e) for e in f.events]     # exact code bytes
+        self._line(doc)
         self.findings += 1
 
     def summary(self, s: Summary) -> None:
