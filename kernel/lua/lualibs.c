@@ -313,7 +313,7 @@ int lunatik_snprintf(char *s, size_t sz, const char *fmt, ...)
 unsigned int lunatik_cstacklimit(lua_State *L)
 {
 	unsigned long sp = (unsigned long)__builtin_frame_address(0);
-	unsigned long base = (unsigned long)task_stack_page(current);
+	unsigned long base = (unsigned long)task_stack_page(get_current());
 	unsigned long left = sp - base;
 
 	if (sp < base || left >= THREAD_SIZE)
