@@ -8,6 +8,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -60,18 +61,29 @@ class Background:
     module from the test, then SIGINT). Waits for the "Tracing" line."""
 
     def __init__(self, name: str, *args: str) -> None:
-        self.proc = subprocess.Popen([*tool(name), *args], stdout=subprocess.PIPE,
+        # stdout to a file: a pipe nobody reads until the end could fill and block
+        self.stdout = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([*tool(name), *args], stdout=self.stdout,
                                      stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
         assert self.proc.stderr is not None
         self.lines: list[str] = []
         while True:
             line = self.proc.stderr.readline()
             if not line:
-                out, err = self.proc.communicate(timeout=TIMEOUT)
+                _, err = self.proc.communicate(timeout=TIMEOUT)
                 raise AssertionError(f"{name} ended before tracing: {''.join(self.lines)}{err}")
             self.lines.append(line)
             if line.startswith("Tracing"):
                 break
+
+    def wait_for(self, text: str) -> None:
+        """Reads stderr until a line contains text."""
+        while True:
+            line = self.readline_stderr()
+            if not line:
+                raise AssertionError(f"stderr ended before {text!r}: {''.join(self.lines)}")
+            if text in line:
+                return
 
     def readline_stderr(self) -> str:
         assert self.proc.stderr is not None
@@ -79,10 +91,14 @@ class Background:
         self.lines.append(line)
         return line
 
-    def stop(self) -> tuple[int, str, str]:
-        if self.proc.poll() is None:
+    def stop(self, signal_it: bool = True) -> tuple[int, str, str]:
+        """SIGINT (unless it should end by itself), then (status, stdout, stderr)."""
+        if signal_it and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-        out, err = self.proc.communicate(timeout=TIMEOUT)
+        _, err = self.proc.communicate(timeout=TIMEOUT)
+        self.stdout.seek(0)
+        out = self.stdout.read()
+        self.stdout.close()
         return self.proc.returncode, out, "".join(self.lines) + err
 
 
