@@ -30,7 +30,8 @@ enum lunatik_event_kind {
 	LUNATIK_EV_ALLOC,	/* state, osize, nsize, curralloc (the state's own, before), maxalloc */
 	LUNATIK_EV_DENY,	/* state, osize, nsize, curralloc (before), maxalloc */
 	LUNATIK_EV_FREE,	/* state, curralloc (at free), maxalloc */
-	LUNATIK_EV_LOCK,	/* state, latency (wait: lunatik_lock entry to return) */
+	LUNATIK_EV_LOCK,	/* state, latency (wait: lunatik_lock entry to return),
+				 * flags (LUNATIK_LOCK_CONTENDED: held by another thread at entry) */
 	LUNATIK_EV_UNLOCK,	/* state, latency (hold: lunatik_lock return to lunatik_unlock entry; 0 if unseen) */
 	LUNATIK_EV_CONTENTION,	/* state, latency (lock:contention_begin to _end on s->lock; kernel only) */
 	LUNATIK_EV_MAX,
@@ -38,6 +39,8 @@ enum lunatik_event_kind {
 
 #define LUNATIK_LOOKUP_STATELOOKUP	0
 #define LUNATIK_LOOKUP_STATEGET		1
+
+#define LUNATIK_LOCK_CONTENDED		1
 
 struct lunatik_event {
 	/* common header: every kind */
@@ -77,12 +80,13 @@ struct lunatik_counters {
 	u64 exec_errors;	/* EXEC_END with a status other than LUA_OK */
 	u64 alloc_bytes;	/* sum of nsize over ALLOC with nsize > osize growth */
 	u64 free_bytes;	/* sum of osize - nsize over shrinking ALLOC */
+	u64 contended;	/* LOCK events with LUNATIK_LOCK_CONTENDED */
 };
 
 enum lunatik_hist_kind {
 	LUNATIK_HIST_ALLOC_SIZE = 0,	/* nsize of each ALLOC with nsize > 0, bytes */
 	LUNATIK_HIST_EXEC_LATENCY,	/* ns */
-	LUNATIK_HIST_LOCK_WAIT,		/* ns */
+	LUNATIK_HIST_LOCK_WAIT,		/* ns, every acquisition */
 	LUNATIK_HIST_LOCK_HOLD,		/* ns */
 	LUNATIK_HIST_CONTENTION,	/* ns, kernel only */
 	LUNATIK_HIST_MAX,

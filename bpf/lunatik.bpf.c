@@ -31,7 +31,7 @@
 #define LUNATIK_STREAM 1
 #endif
 #ifndef LUNATIK_RINGBUF_PAGES
-#define LUNATIK_RINGBUF_PAGES 64
+#define LUNATIK_RINGBUF_PAGES 1024
 #endif
 
 #if LUNATIK_USER
@@ -586,7 +586,8 @@ int lunatik_lock_entry(struct pt_regs *ctx)
 		return 0;
 	v->ts = bpf_ktime_get_ns();
 	v->state = PT_REGS_PARM1(ctx);
-	v->arg = 0;
+	/* held by another thread right now (between its lock return and unlock entry)? */
+	v->arg = held.lookup(&v->state) ? LUNATIK_LOCK_CONTENDED : 0;
 	v->name[0] = '\0';
 	stashes.update(&k, v);
 	return 0;
@@ -596,14 +597,23 @@ int lunatik_lock_return(struct pt_regs *ctx)
 {
 	struct stash *st = stash_take(FN_LOCK);
 	__u64 now = bpf_ktime_get_ns(), s, wait;
+	struct lunatik_counters *c;
+	u32 contended;
 
 	if (!st || !st->state)
 		return 0;
 	s = st->state;
 	wait = st->ts ? now - st->ts : 0;
+	contended = st->arg;
+
 	held.update(&s, &now);
 	state_name(st->name, s);
-	count(s, st->name, LUNATIK_EV_LOCK);
+	c = counters_of(s, st->name);
+	if (c) {
+		__sync_fetch_and_add(&c->n[LUNATIK_EV_LOCK], 1);
+		if (contended)
+			__sync_fetch_and_add(&c->contended, 1);
+	}
 	hist(s, st->name, LUNATIK_HIST_LOCK_WAIT, wait);
 #if LUNATIK_STREAM
 	{
@@ -612,6 +622,7 @@ int lunatik_lock_return(struct pt_regs *ctx)
 		if (!e)
 			return 0;
 		e->latency = wait;
+		e->flags = contended;
 		submit(e);
 	}
 #endif

@@ -52,6 +52,7 @@ HISTS: dict[str, int] = {k.removeprefix("LUNATIK_HIST_").lower(): v
 KIND_NAMES: dict[int, str] = {v: k for k, v in KINDS.items()}
 HIST_NAMES: dict[int, str] = {v: k for k, v in HISTS.items()}
 LOOKUP_STATEGET = parse_define(_HEADER, "LUNATIK_LOOKUP_STATEGET")
+LOCK_CONTENDED = parse_define(_HEADER, "LUNATIK_LOCK_CONTENDED")
 CODE_MAX = parse_define(_HEADER, "LUNATIK_CODE_MAX")
 
 
@@ -172,6 +173,7 @@ class Free(Event):
 class Lock(Event):
     kind: ClassVar[str] = "lock"
     wait: int = 0
+    contended: bool = False     # another thread held the lock when this one asked
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,8 @@ _DECODERS: dict[int, Callable[[Any], Event]] = {
                                   curralloc=int(r.curralloc), maxalloc=int(r.maxalloc)),
     KINDS["free"]: lambda r: Free(**_header(r), curralloc=int(r.curralloc),
                                   maxalloc=int(r.maxalloc)),
-    KINDS["lock"]: lambda r: Lock(**_header(r), wait=int(r.latency)),
+    KINDS["lock"]: lambda r: Lock(**_header(r), wait=int(r.latency),
+                                  contended=bool(r.flags & LOCK_CONTENDED)),
     KINDS["unlock"]: lambda r: Unlock(**_header(r), hold=int(r.latency)),
     KINDS["contention"]: lambda r: Contention(**_header(r), wait=int(r.latency)),
 }

@@ -190,7 +190,7 @@ class Program:
     one Tracer session at a time."""
 
     def __init__(self, backend: str = "user", mode: str = "stream",
-                 ringbuf_pages: int = 64) -> None:
+                 ringbuf_pages: int = 1024) -> None:
         if backend not in ("user", "kernel"):
             raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
         if mode not in ("stream", "summary"):
@@ -236,7 +236,7 @@ class Program:
 
 
 def compile(backend: str = "user", mode: str = "stream",  # noqa: A001
-            ringbuf_pages: int = 64) -> Program:
+            ringbuf_pages: int = 1024) -> Program:
     return Program(backend, mode, ringbuf_pages)
 
 
@@ -251,6 +251,7 @@ class StateSummary:
     exec_errors: int = 0
     alloc_bytes: int = 0
     free_bytes: int = 0
+    contended: int = 0              # lock acquisitions that had to wait for another thread
 
 
 @dataclass
@@ -278,6 +279,8 @@ class Summary:
         lines = [f"drops: {self.drops}  events: {self.events}  findings: {self.findings}"]
         for s in sorted(self.states, key=lambda s: (s.name, s.state)):
             counts = " ".join(f"{k}={v}" for k, v in s.counts.items() if v)
+            if s.contended:
+                counts += f" contended_locks={s.contended}"
             lines.append(f"  {s.name!r}@{s.state:#x}: {counts}")
         for kind, unit in (("alloc_size", "bytes"), ("exec_latency", "ns"),
                            ("lock_wait", "ns"), ("lock_hold", "ns"), ("contention", "ns")):
@@ -298,7 +301,7 @@ class Tracer:
 
     def __init__(self, backend: str = "user", mode: str = "stream",
                  library: str | os.PathLike[str] | None = None, pid: int | None = None,
-                 ringbuf_pages: int = 64, program: Program | None = None,
+                 ringbuf_pages: int = 1024, program: Program | None = None,
                  interval: float = 0.1,
                  on_event: Callable[[Event], None] | None = None,
                  on_finding: Callable[[Finding], None] | None = None,
@@ -520,7 +523,8 @@ class Tracer:
             summary.states.append(StateSummary(
                 state=int(k.state), name=_text(k.name), counts=counts,
                 lookup_miss=int(v.lookup_miss), exec_errors=int(v.exec_errors),
-                alloc_bytes=int(v.alloc_bytes), free_bytes=int(v.free_bytes)))
+                alloc_bytes=int(v.alloc_bytes), free_bytes=int(v.free_bytes),
+                contended=int(v.contended)))
         for k, v in b[b"hists"].items():
             key = (int(k.state), _text(k.name), HIST_NAMES.get(int(k.hist), str(k.hist)))
             h = summary.histograms.setdefault(key, Histogram(key[2]))

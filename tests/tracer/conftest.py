@@ -33,7 +33,7 @@ def _need_root() -> None:
 def user_program() -> Iterator[object]:
     _need_root()
     from lunatik_bpf.tracer import Program
-    prog = Program("user", "stream", 64)
+    prog = Program("user", "stream", 1024)
     yield prog
     prog.close()
 
@@ -42,7 +42,7 @@ def user_program() -> Iterator[object]:
 def user_summary_program() -> Iterator[object]:
     _need_root()
     from lunatik_bpf.tracer import Program
-    prog = Program("user", "summary", 64)
+    prog = Program("user", "summary", 1024)
     yield prog
     prog.close()
 
@@ -51,7 +51,7 @@ def user_summary_program() -> Iterator[object]:
 def kernel_program() -> Iterator[object]:
     _need_root()
     from lunatik_bpf.tracer import Program
-    prog = Program("kernel", "stream", 256)
+    prog = Program("kernel", "stream", 1024)
     yield prog
     prog.close()
 

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from lunatik_bpf.events import Alloc, Create, Event
+from lunatik_bpf.events import Alloc, Create, Event, Lock, Unlock
 
 
 def state_of(events: Iterable[Event], name: str) -> int:
@@ -41,6 +41,16 @@ def kind_counts(events: Iterable[Event]) -> Counter[str]:
 
 def net_alloc(events: Iterable[Event]) -> int:
     return sum(e.nsize - e.osize for e in events if isinstance(e, Alloc))
+
+
+def contended(evs: Iterable[Event]) -> list[Lock]:
+    """Acquisitions whose wait window overlaps another thread's hold, from the
+    timestamps alone (LOCK at lunatik_lock's return, UNLOCK at unlock's entry)."""
+    evs = list(evs)
+    holds = [(u.ts - u.hold, u.ts, u.tid) for u in evs if isinstance(u, Unlock) and u.hold]
+    return [lk for lk in evs if isinstance(lk, Lock)
+            if any(tid != lk.tid and h0 < lk.ts and lk.ts - lk.wait < h1
+                   for h0, h1, tid in holds)]
 
 
 # ---- loaded BPF programs (for the crash test), through libbpf ----
