@@ -49,7 +49,10 @@ static lunatik_State *lunatik_ctl_get(const char *name)
 	return s ? s : ERR_PTR(-ENOENT);
 }
 
-/* users does not count the reference this call holds meanwhile. */
+/*
+ * users does not count the reference this call holds meanwhile, so it is 0
+ * when the state was closed (and is gone from the table) while info ran.
+ */
 int lunatik_ctl_info(const char *name, struct lunatik_info *info)
 {
 	lunatik_State *s = lunatik_ctl_get(name);
