@@ -179,17 +179,23 @@ def execute(states: States) -> None:
 
 def refcount(states: States) -> None:
     """Refcount under concurrency: threads execute and look up a state while
-    another thread closes and re-creates it; every reference taken is put
-    and each incarnation is freed exactly once."""
-    name = "ck_ref"
+    another thread closes it; every reference taken is put and each state
+    is freed exactly once, after its last user.
+
+    Each round closes the current state under the workers' feet and creates
+    the next one under a new name, which the workers only learn once new()
+    has returned: a state published but whose create has not returned yet is
+    not raced (the tracer sees a state born when create returns)."""
     rounds, ops = 40, 120           # bounded, so that the tracer keeps up
-    states.new(name, 1 << 18)
+    current = ["ck_ref0"]
+    states.new(current[0], 1 << 18)
     unexpected: list[BaseException] = []
     start = threading.Barrier(5)
 
     def worker(kind: int) -> None:
         start.wait()
         for _ in range(ops):
+            name = current[0]
             try:
                 if kind == 0:
                     states.execute(name, "local s = 0 for i = 1, 50 do s = s + i end "
@@ -208,25 +214,21 @@ def refcount(states: States) -> None:
         t.start()
     start.wait()
     try:
-        for _ in range(rounds):
-            states.close(name)
-            try:
-                states.new(name, 1 << 18)
-            except StateExists as exc:   # nobody else creates it
-                unexpected.append(exc)
-            try:
-                states.execute(name, "return 1")
-            except NoSuchState:
-                pass
+        for i in range(1, rounds + 1):
+            states.close(current[0])
+            name = f"ck_ref{i}"     # a worker may still use an old name
+            states.new(name, 1 << 18)
+            current[0] = name
+            states.execute(name, "return 1")
     finally:
         for t in threads:
             t.join()
     if unexpected:
         raise ScenarioFailed(f"under concurrency: {unexpected[0]!r}")
-    info = states.lookup(name)
+    info = states.lookup(current[0])
     expect(info is not None and info.users == 1,
            f"users at rest after the storm: {info}")
-    states.close(name)
+    states.close(current[0])
 
 
 def memory(states: States) -> None:

@@ -175,12 +175,20 @@ class Runner:
         return res
 
     def _wait_mark(self, n: int) -> bool:
+        """Waits for the end marker while the reader makes progress (a slow
+        reader, e.g. in a TCG VM, may be thousands of events behind); gives
+        up after MARK_TRIES waits without a single new event."""
         with self._lock:
             self._mark = f"{MARK_PREFIX}{n}"
-        for _ in range(MARK_TRIES):
+        idle = 0
+        seen = -1
+        while idle < MARK_TRIES:
             self.states.lookup(self._mark)
             if self._mark_seen.wait(MARK_WAIT):
                 return True
+            with self._lock:
+                progress, seen = self._events != seen, self._events
+            idle = 0 if progress else idle + 1
         return False
 
     def _judge(self, res: ScenarioResult, drops_before: int) -> None:

@@ -84,6 +84,14 @@ def test_usage_errors_exit_2(args, message):
     assert message in done.stderr
 
 
+def test_kernel_backend_without_the_module_exits_2():
+    if Path("/sys/module/lunatik").is_dir():
+        pytest.skip("the module is loaded here")
+    done = lunatik_check("--only", "create")
+    assert done.returncode == 2
+    assert "is the module loaded?" in done.stderr
+
+
 # ---- the user-space library, traced ----
 
 @pytest.mark.root
