@@ -54,6 +54,10 @@ user-check: user
 	$(BUILD)/user/lunatik-ctest
 	$(BUILD)/user/lunatik-stress
 
+# The Lua sources appear once `lua` has fetched them (so that the pattern
+# rules below apply in a fresh tree).
+$(addprefix $(LUA_DIR)/,$(addsuffix .c,$(LUA_CORE))): | $(LUA_STAMP) ;
+
 # $(call user_variant,<dir>,<extra cflags>): objects of the state manager and
 # Lua in build/<dir>/obj, the library and the two C programs.
 define user_variant
@@ -97,11 +101,11 @@ $(BUILD)/user-fault-$(1)/obj/%.o: $(TOP)/kernel/%.c $(USER_HDRS) | lua
 	$(USER_CC) $(USER_CFLAGS) $(USER_FAULT_CFLAGS) -c -o $$@ $$<
 	$(if $(USER_FAULT_WEAKEN_$(1)),objcopy $(addprefix --weaken-symbol=,$(USER_FAULT_WEAKEN_$(1))) $$@)
 
-$(BUILD)/user-fault-$(1)/obj/shim.o: $(TOP)/kernel/user/shim.c $(USER_HDRS)
+$(BUILD)/user-fault-$(1)/obj/shim.o: $(TOP)/kernel/user/shim.c $(USER_HDRS) | lua
 	@mkdir -p $$(@D)
 	$(USER_CC) $(USER_CFLAGS) $(USER_FAULT_CFLAGS) -c -o $$@ $$<
 
-$(BUILD)/user-fault-$(1)/obj/fault.o: $(TOP)/tests/c/faults/$(1).c $(USER_HDRS)
+$(BUILD)/user-fault-$(1)/obj/fault.o: $(TOP)/tests/c/faults/$(1).c $(USER_HDRS) | lua
 	@mkdir -p $$(@D)
 	$(USER_CC) $(USER_CFLAGS) $(USER_FAULT_CFLAGS) -c -o $$@ $$<
 
