@@ -100,12 +100,12 @@ static __always_inline __u32 cur_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/* Names are map keys (with the state): zero the whole buffer, then read. */
 static __always_inline void state_name(char *dst, __u64 s)
 {
+	__builtin_memset(dst, 0, LUNATIK_EV_NAME_LEN);
 	if (s)
 		lread_str(dst, LUNATIK_EV_NAME_LEN, s + LUNATIK_OFF_NAME);
-	else
-		dst[0] = '\0';
 }
 
 static __always_inline void stash_put(__u32 fn, __u64 state, __u64 arg,
@@ -120,10 +120,8 @@ static __always_inline void stash_put(__u32 fn, __u64 state, __u64 arg,
 	v->ts = bpf_ktime_get_ns();
 	v->state = state;
 	v->arg = arg;
-	v->name[0] = '\0';
-	if (name_from_state)
-		state_name(v->name, name_from_state);
-	else if (name_ptr)
+	state_name(v->name, name_from_state);
+	if (!name_from_state && name_ptr)
 		lread_str(v->name, sizeof(v->name), name_ptr);
 	stashes.update(&k, v);
 }
@@ -142,7 +140,7 @@ static __always_inline struct stash *stash_take(__u32 fn)
 		out->ts = 0;
 		out->state = 0;
 		out->arg = 0;
-		out->name[0] = '\0';
+		state_name(out->name, 0);
 		return out;
 	}
 	__builtin_memcpy(out, v, sizeof(*out));
@@ -588,7 +586,7 @@ int lunatik_lock_entry(struct pt_regs *ctx)
 	v->state = PT_REGS_PARM1(ctx);
 	/* held by another thread right now (between its lock return and unlock entry)? */
 	v->arg = held.lookup(&v->state) ? LUNATIK_LOCK_CONTENDED : 0;
-	v->name[0] = '\0';
+	state_name(v->name, 0);
 	stashes.update(&k, v);
 	return 0;
 }

@@ -125,23 +125,36 @@ def _require_headers() -> None:
 
 
 def find_loaded_library(pid: int) -> Path | None:
-    """The liblunatik*.so mapped in process pid, if exactly one is."""
+    """The liblunatik*.so mapped in process pid, if exactly one is.
+
+    A library replaced on disk after it was loaded shows as "(deleted)": the
+    uprobes must go on the inode the process maps, reached through
+    /proc/pid/map_files/<range> (a path to the mapped file itself)."""
     try:
         maps = Path(f"/proc/{pid}/maps").read_text()
     except OSError as exc:
         raise LibraryNotFound(f"cannot read /proc/{pid}/maps: {exc.strerror}") from None
-    paths = {line.split(None, 5)[5].strip() for line in maps.splitlines()
-             if len(line.split(None, 5)) == 6 and LIBRARY_PATTERN.search(line)}
-    paths = {p for p in paths if not p.endswith("(deleted)")}
-    if len(paths) > 1:
+    found: dict[str, str] = {}      # path as mapped -> one address range
+    for line in maps.splitlines():
+        fields = line.split(None, 5)
+        if len(fields) == 6 and LIBRARY_PATTERN.search(fields[5]):
+            found.setdefault(fields[5].strip(), fields[0])
+    if len(found) > 1:
         raise LibraryNotFound(f"process {pid} maps several Lunatik libraries "
-                              f"({', '.join(sorted(paths))}); pass library=")
-    return Path(paths.pop()) if paths else None
+                              f"({', '.join(sorted(found))}); pass library=")
+    if not found:
+        return None
+    path, span = found.popitem()
+    if path.endswith(" (deleted)"):
+        return Path(f"/proc/{pid}/map_files/{span}")
+    return Path(path)
 
 
 def resolve_library(library: str | os.PathLike[str] | None, pid: int) -> Path:
     if library is not None:
-        path = Path(library).resolve()
+        path = Path(library)
+        if not str(path).startswith("/proc/"):
+            path = path.resolve()
         if not path.is_file():
             raise LibraryNotFound(f"library {path} does not exist (make user?)")
         return path

@@ -43,3 +43,20 @@ def test_fault_is_reported_by_its_check(workload, user_program, fault):
     found = next(f for f in tracer.findings if f.check == FAULTS[fault])
     assert found.events and found.state and found.name == "w"
     assert "events_complete" not in checks
+
+
+def test_library_replaced_on_disk_is_traced_where_mapped(workload, user_program, tmp_path):
+    """A rebuild replaces liblunatik.so under a running process: the process
+    still maps the old inode, and that is where the uprobes must go."""
+    copy = tmp_path / "liblunatik.so"
+    copy.write_bytes(USER_LIBRARY.read_bytes())
+    w = workload(copy)
+    copy.unlink()
+    copy.write_bytes(USER_LIBRARY.read_bytes())     # a new inode at the same path
+    with Tracer(program=user_program, pid=w.pid) as tracer:
+        w.run()
+    w.close()
+    assert "/map_files/" in tracer.target
+    assert {e.name for e in tracer.events} == {"w"}
+    assert [e.kind for e in tracer.events].count("free") == 1
+    assert tracer.findings == []
