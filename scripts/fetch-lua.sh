@@ -37,6 +37,12 @@ if [ ! -f "$TARBALL" ]; then
 	PIP="python3 -m pip"
 	[ -x "$TOP/.venv/bin/python" ] && PIP="$TOP/.venv/bin/python -m pip"
 	echo "fetch-lua: downloading $NAME sdist"
+	# pip prepares the sdist's metadata, and lupa's setup.py then builds
+	# its two bundled LuaJITs (minutes): LUPA_NO_LUAJIT skips them, and
+	# without build isolation pip does not build setuptools from source.
+	# If that fails (no setuptools here), the plain command does it all.
+	LUPA_NO_LUAJIT=true $PIP download --quiet --no-deps --no-binary :all: \
+		--no-build-isolation --dest "$DL" lupa==2.8 ||
 	$PIP download --quiet --no-deps --no-binary :all: --dest "$DL" \
 		lupa==2.8 || die "pip download of lupa==2.8 failed"
 fi
