@@ -12,15 +12,15 @@ QEMU/TCG guest, with 3 CPUs too, was checked). So their events are only
 checked for consistency here."""
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
 
 import lunatik_bpf
-import os
-
 from lunatik_bpf.events import Contention, Create, ExecEnd, Free, Lock, Put
-from lunatik_bpf.tracer import Tracer
+from lunatik_bpf.replay import replay
+from lunatik_bpf.tracer import SYMBOLS, Tracer, kernel_symbols
 
 from .helpers import contended, kind_counts, kinds, net_alloc, per_state
 from .test_user import EXPECTED, script
@@ -38,6 +38,11 @@ def kstates() -> lunatik_bpf.States:
     s.close_all()
 
 
+def test_every_probe_symbol_is_kprobe_able():
+    """Nothing of the probe contract was inlined into the module."""
+    assert set(SYMBOLS) <= kernel_symbols()
+
+
 def test_kernel_scripted_workload(kstates, kernel_program):
     with Tracer(program=kernel_program) as tracer:
         script(kstates, "tr_kbasic")
@@ -49,6 +54,8 @@ def test_kernel_scripted_workload(kstates, kernel_program):
     assert next(e for e in evs if isinstance(e, Create)).maxalloc == 1 << 16
     assert net_alloc(evs) == 0
     assert tracer.findings == [] and tracer.drops == 0
+    report = replay(tracer.events)
+    assert report.divergences == [] and report.replayed == 3
 
 
 def test_kernel_lock_contention(kernel_program):
