@@ -79,3 +79,9 @@ def test_not_root():
 def test_no_bcc():
     line = _in_child("sys.modules['bcc'] = None   # as if python3-bpfcc were absent")
     assert line.startswith("BccMissing: ") and "\n" not in line
+
+
+def test_no_kernel_headers():
+    line = _in_child("import os; r = os.uname(); os.uname = lambda: os.uname_result("
+                     "(r.sysname, r.nodename, '0.0.0-no-such-kernel', r.version, r.machine))")
+    assert line.startswith("HeadersMissing: ") and "0.0.0-no-such-kernel" in line
