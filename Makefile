@@ -24,7 +24,8 @@ include mk/kmod.mk
 
 build: setup lua user kmod
 
-test: build
+# The sanitizer and fault builds are test-only.
+test: build user-asan user-tsan user-faults
 	bash scripts/test.sh
 
 demo: build

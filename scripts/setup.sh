@@ -8,7 +8,7 @@ cd "$top"
 say() { printf 'setup: %s\n' "$*"; }
 
 APT_PACKAGES=(
-	build-essential bc flex bison libelf-dev libssl-dev kmod pkg-config
+	build-essential bc flex bison libelf-dev libssl-dev kmod pkg-config patch
 	python3 python3-venv python3-dev python3-bpfcc bpfcc-tools bpftrace
 	linux-headers-amd64 linux-image-amd64
 	qemu-system-x86 busybox-static udev iproute2 ca-certificates

@@ -8,6 +8,9 @@ cd "$top"
 PY=$top/.venv/bin/python
 mkdir -p build/results
 
+# Lua's own smoke checks, and no floating-point instruction in either build.
+make -s lua-check lua-nofp || exit 1
+
 "$PY" -m pytest -m "not kernel" --junitxml=build/results/host.xml tests
 host=$?
 
