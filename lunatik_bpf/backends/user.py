@@ -14,6 +14,7 @@ opens them RTLD_LOCAL, so their symbols do not mix).
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import threading
 from dataclasses import dataclass, replace
@@ -158,7 +159,7 @@ class UserBackend:
     def info(self, name: bytes) -> StateInfo | None:
         cinfo = CInfo()
         err = self.lib.lunatik_ctl_info(name, ctypes.byref(cinfo))
-        if err == -2:   # ENOENT
+        if err == -errno.ENOENT:
             return None
         raise_for(err, op="info", name=name)
         return cinfo.to_info()
