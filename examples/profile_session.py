@@ -52,8 +52,10 @@ def workload(backend: str) -> None:
     states.lookup("nosuch")
 
     def worker() -> None:
+        own = lunatik_bpf.connect(backend)      # one connection (netlink socket) per thread
         for _ in range(25):
-            states.execute("shared", SUM)
+            own.execute("shared", SUM)
+        own.disconnect()
 
     threads = [threading.Thread(target=worker) for _ in range(3)]
     for t in threads:

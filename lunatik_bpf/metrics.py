@@ -49,14 +49,15 @@ def summary_from_events(events: Iterable[Event], drops: int = 0,
                         findings: int = 0) -> Summary:
     """What the BPF maps hold after a session that produced these events."""
     counters: dict[tuple[int, str], dict[str, int]] = {}
-    extra: dict[tuple[int, str], list[int]] = {}    # lookup_miss, exec_errors, alloc, free
+    extra: dict[tuple[int, str], list[int]] = {}    # lookup_miss, exec_errors, alloc, free,
+    #                                                 contended
     hists: dict[tuple[int, str, str], Histogram] = {}
     n = 0
     for ev in events:
         n += 1
         key = (ev.state, ev.name)
         c = counters.setdefault(key, {k: 0 for k in KINDS})
-        x = extra.setdefault(key, [0, 0, 0, 0])
+        x = extra.setdefault(key, [0, 0, 0, 0, 0])
         c[ev.kind] += 1
         if isinstance(ev, Lookup) and not ev.hit:
             x[0] += 1
@@ -67,6 +68,8 @@ def summary_from_events(events: Iterable[Event], drops: int = 0,
                 x[2] += ev.nsize - ev.osize
             else:
                 x[3] += ev.osize - ev.nsize
+        elif isinstance(ev, Lock) and ev.contended:
+            x[4] += 1
         for kind, value in hist_values(ev):
             h = hists.setdefault((ev.state, ev.name, kind), Histogram(kind))
             slot = log2_slot(value)
@@ -75,7 +78,8 @@ def summary_from_events(events: Iterable[Event], drops: int = 0,
     for key, c in counters.items():
         x = extra[key]
         s.states.append(StateSummary(state=key[0], name=key[1], counts=c, lookup_miss=x[0],
-                                     exec_errors=x[1], alloc_bytes=x[2], free_bytes=x[3]))
+                                     exec_errors=x[1], alloc_bytes=x[2], free_bytes=x[3],
+                                     contended=x[4]))
     return s
 
 
@@ -101,6 +105,7 @@ class StateStats:
     gets: int = 0
     puts: int = 0
     locks: int = 0
+    contended: int = 0          # lock acquisitions that found the lock held
     lock_wait_ns: int = 0
     lock_hold_ns: int = 0
     maxalloc: int = 0
@@ -152,6 +157,7 @@ def stats_from_events(events: Iterable[Event]) -> dict[tuple[int, str], StateSta
             st.puts += 1
         elif isinstance(ev, Lock):
             st.locks += 1
+            st.contended += ev.contended
             st.lock_wait_ns += ev.wait
         elif isinstance(ev, Unlock):
             st.lock_hold_ns += ev.hold
@@ -178,7 +184,8 @@ def stats_from_summary(s: Summary) -> dict[tuple[int, str], StateStats]:
             exec_errors=ss.exec_errors, allocs=c.get("alloc", 0), alloc_bytes=ss.alloc_bytes,
             free_bytes=ss.free_bytes, denials=c.get("deny", 0), lookups=c.get("lookup", 0),
             lookup_miss=ss.lookup_miss, gets=c.get("get", 0), puts=c.get("put", 0),
-            locks=c.get("lock", 0), freed=bool(c.get("free", 0)), approx=True)
+            locks=c.get("lock", 0), contended=ss.contended, freed=bool(c.get("free", 0)),
+            approx=True)
     for (state, name, kind), h in s.histograms.items():
         st = out.setdefault((state, name), StateStats(state, name, approx=True))
         if kind == "exec_latency":
@@ -206,6 +213,8 @@ COUNTERS: dict[str, tuple[str, Any]] = {
     "lunatik_puts": ("References put (putstate)", lambda s: s.counts.get("put", 0)),
     "lunatik_frees": ("States freed", lambda s: s.counts.get("free", 0)),
     "lunatik_locks": ("State lock acquisitions", lambda s: s.counts.get("lock", 0)),
+    "lunatik_contended_locks": ("Lock acquisitions that found the lock held by another thread",
+                                lambda s: s.contended),
 }
 # histogram kind -> (metric, help, divisor to the metric's unit, first and last
 # log2 slot given a bucket of its own). The buckets are the same for every

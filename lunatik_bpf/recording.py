@@ -22,7 +22,7 @@ ts and start_ts/end_ts are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns), so
 text; when its bytes are not valid UTF-8 (a chunk cut inside a character)
 the line also carries "code_hex", the exact bytes. A "summary" object is
 {"drops","events","findings","states":[{state,name,counts,lookup_miss,
-exec_errors,alloc_bytes,free_bytes}],"histograms":[{state,name,kind,
+exec_errors,alloc_bytes,free_bytes,contended}],"histograms":[{state,name,kind,
 slots:{slot:count}}]}, i.e. tracer.Summary. A recording cut short (the
 tracer killed) has no trailer: read() still returns its events, with
 complete False. Readers refuse a newer version.
@@ -37,7 +37,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -97,10 +97,7 @@ def finding_from_doc(doc: dict[str, Any]) -> Finding:
 def summary_doc(s: Summary) -> dict[str, Any]:
     return {
         "drops": s.drops, "events": s.events, "findings": s.findings,
-        "states": [{"state": st.state, "name": st.name, "counts": dict(st.counts),
-                    "lookup_miss": st.lookup_miss, "exec_errors": st.exec_errors,
-                    "alloc_bytes": st.alloc_bytes, "free_bytes": st.free_bytes}
-                   for st in s.states],
+        "states": [asdict(st) for st in s.states],
         "histograms": [{"state": k[0], "name": k[1], "kind": k[2],
                         "slots": {str(slot): n for slot, n in sorted(h.slots.items())}}
                        for k, h in s.histograms.items()],
@@ -110,14 +107,11 @@ def summary_doc(s: Summary) -> dict[str, Any]:
 def summary_from_doc(doc: dict[str, Any]) -> Summary:
     s = Summary(drops=int(doc.get("drops", 0)), events=int(doc.get("events", 0)),
                 findings=int(doc.get("findings", 0)))
+    known = {f.name for f in fields(StateSummary)}
     for st in doc.get("states", ()):
-        s.states.append(StateSummary(
-            state=int(st["state"]), name=str(st["name"]),
-            counts={k: int(v) for k, v in st.get("counts", {}).items()},
-            lookup_miss=int(st.get("lookup_miss", 0)),
-            exec_errors=int(st.get("exec_errors", 0)),
-            alloc_bytes=int(st.get("alloc_bytes", 0)),
-            free_bytes=int(st.get("free_bytes", 0))))
+        values = {k: v for k, v in st.items() if k in known}    # fields added later: default
+        values["counts"] = {k: int(v) for k, v in st.get("counts", {}).items()}
+        s.states.append(StateSummary(**values))
     for h in doc.get("histograms", ()):
         key = (int(h["state"]), str(h["name"]), str(h["kind"]))
         s.histograms[key] = Histogram(key[2], {int(k): int(v) for k, v in h["slots"].items()})

@@ -552,13 +552,13 @@ def render_html(report: Report, n: int) -> str:
                      Raw(_e(fmt_bytes(s.peak)) + str(_meter(s.peak, s.maxalloc)))
                      if report.from_events else "-",
                      fmt_bytes(s.maxalloc) if s.maxalloc else "-", s.denials,
-                     s.lookups, f"{s.gets}/{s.puts}",
+                     s.lookups, f"{s.gets}/{s.puts}", f"{s.contended}/{s.locks}",
                      ("~" if s.approx else "") + fmt_ns(s.lock_wait_ns),
                      ("~" if s.approx else "") + fmt_ns(s.lock_hold_ns),
                      "freed" if s.freed else "live"])
     out.append('<div class="scroll">')
     out.append(_table(["name", "state", "executes", "errors", "mean exec", "allocs",
-                       "allocated", "peak", "maxalloc", "denials", "lookups", "gets/puts",
+                       "allocated", "peak", "maxalloc", "denials", "lookups", "gets/puts", "contended",
                        "lock wait", "lock hold", "end"], rows, left=2, cls="states"))
     out.append("</div>")
     lat_rows = []
