@@ -8,17 +8,23 @@
  *   is just a status and leaves the state usable.
  * - An instruction budget (lunatik_limits.budget, 0 = none) enforced by a
  *   count hook. The count is global to the execute: the hook of every thread
- *   (coroutines inherit it) charges a shared counter, found through the
- *   registry. Once the budget is gone it is sticky: the hook re-arms itself
- *   with count 1 on any thread it fires in and raises again, so a pcall in
- *   the script cannot swallow it. Its message starts with
- *   "instruction budget" and carries no position.
+ *   (coroutines inherit it) charges a shared counter, the current run, found
+ *   through the state's run slot (below). Once the budget is gone it is
+ *   sticky: the hook re-arms itself with count 1 on any thread it fires in
+ *   and raises again, so a pcall in the script cannot swallow it. Its
+ *   message starts with "instruction budget" and carries no position.
+ *   C library loops, which run between two instructions, charge the same
+ *   counter through lunatik_budget_charge (luai_budgetstep in luaconf.h,
+ *   called by kernel/lua/patches/budget.patch: pattern matching, table
+ *   functions). __gc metamethods, which Lua runs with hooks off (and
+ *   lua_close with no budget at all), are refused by setmetatable
+ *   (kernel/lua/lualibs.c).
  *   Known limits: the hook runs every LUNATIK_BUDGET_STEP instructions in a
  *   thread, so a coroutine that dies before its first step is not charged
  *   (each costs its creator a few instructions and a collection, so the bound
- *   stays finite, but looser); Lua runs __gc metamethods with hooks off, and
- *   C functions (string patterns) run between instructions: neither is
- *   bounded by the budget.
+ *   stays finite, but looser); one instruction or library call may still do
+ *   work proportional to the memory it touches (comparing or copying long
+ *   strings, a full collection), bounded by maxalloc, not by the budget.
  * - Results become text: luaL_tolstring of each, joined by tabs.
  */
 #include <linux/kernel.h>
@@ -37,7 +43,7 @@
 #define LUNATIK_BUDGET_MSG	"instruction budget exhausted"
 
 /* registry keys (their addresses) */
-static char lunatik_runkey;	/* lightuserdata: the current run */
+static char lunatik_slotkey;	/* the run slot (anchors it) */
 static char lunatik_msgkey;	/* the budget message, prebuilt */
 
 struct lunatik_run {
@@ -52,12 +58,29 @@ struct lunatik_run {
 	int loadstatus;
 };
 
-/* Called protected while the state is built: the registry slots execute
- * writes, so that neither execute nor the hook has to allocate for them. */
+/*
+ * The run slot: a block in the state (a userdata anchored in the registry)
+ * holding the current run, or NULL outside lunatik_run. The extra space of
+ * the main thread points to it, and Lua copies that pointer into every
+ * coroutine it creates, so the hook and lunatik_budget_charge find the run
+ * from any thread in two loads, without the registry (no stack slot, no
+ * allocation) and per state (no global or per-CPU variable).
+ */
+static struct lunatik_run **lunatik_runslot(lua_State *L)
+{
+	return *(struct lunatik_run ***)lua_getextraspace(L);
+}
+
+/* Called protected while the state is built (after its libraries, before
+ * any coroutine exists): the run slot and the prebuilt budget message, so
+ * that neither execute nor the hook has to allocate for them. */
 int lunatik_prepare(lua_State *L)
 {
-	lua_pushlightuserdata(L, NULL);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
+	struct lunatik_run **slot = lua_newuserdatauv(L, sizeof(*slot), 0);
+
+	*slot = NULL;
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_slotkey);
+	*(struct lunatik_run ***)lua_getextraspace(L) = slot;
 	lua_pushliteral(L, LUNATIK_BUDGET_MSG);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_msgkey);
 	return 0;
@@ -68,13 +91,22 @@ static int lunatik_step(long remaining)
 	return remaining < LUNATIK_BUDGET_STEP ? remaining : LUNATIK_BUDGET_STEP;
 }
 
+static void lunatik_hook(lua_State *L, lua_Debug *ar);
+
+/* Raises the budget error (sticky: the hook fires at the next instruction) */
+static void lunatik_budget_error(lua_State *L)
+{
+	lua_sethook(L, lunatik_hook, LUA_MASKCOUNT, 1);
+	/* a slot for the message; EXTRA_STACK covers a failure to grow */
+	(void)lua_checkstack(L, 1);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lunatik_msgkey);
+	lua_error(L);
+}
+
 static void lunatik_hook(lua_State *L, lua_Debug *ar)
 {
-	struct lunatik_run *run;
+	struct lunatik_run *run = *lunatik_runslot(L);
 
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
-	run = lua_touserdata(L, -1);
-	lua_pop(L, 1);
 	if (!run || !run->limited)
 		return;
 	if (!run->exhausted) {
@@ -90,9 +122,30 @@ static void lunatik_hook(lua_State *L, lua_Debug *ar)
 		}
 		run->exhausted = true;
 	}
-	lua_sethook(L, lunatik_hook, LUA_MASKCOUNT, 1);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lunatik_msgkey);
-	lua_error(L);
+	lunatik_budget_error(L);
+}
+
+/*
+ * Charges steps of work done by a C library loop (luai_budgetstep in
+ * luaconf.h) to the budget of the execute running in L, and raises the
+ * budget error once it is gone. Does nothing outside an execute.
+ */
+void lunatik_budget_charge(lua_State *L, size_t steps)
+{
+	struct lunatik_run *run = *lunatik_runslot(L);
+
+	if (!run || !run->limited)
+		return;
+	if (!run->exhausted) {
+		/* not exhausted: remaining > 0 */
+		if (steps < (unsigned long)run->remaining) {
+			run->remaining -= steps;
+			return;
+		}
+		run->remaining = 0;
+		run->exhausted = true;
+	}
+	lunatik_budget_error(L);
 }
 
 /* Appends to out what fits (keeping room for the NUL), counts it all. */
@@ -128,8 +181,6 @@ static int lunatik_pexec(lua_State *L)
 	struct lunatik_run *run = lua_touserdata(L, 1);
 	int base, n, i;
 
-	lua_pushlightuserdata(L, run);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
 	/* even without a budget: the coroutines created now inherit the hook
 	 * and must have it when a later run has a budget */
 	lua_sethook(L, lunatik_hook, LUA_MASKCOUNT,
@@ -173,6 +224,7 @@ int lunatik_run(lunatik_State *s, const char *code, size_t len, char *out,
 	int base = lua_gettop(L);
 	int status;
 
+	*lunatik_runslot(L) = &run;
 	/* no allocation before the pcall: light C functions and userdata */
 	lua_pushcfunction(L, lunatik_msgh);
 	lua_pushcfunction(L, lunatik_pexec);
@@ -180,9 +232,7 @@ int lunatik_run(lunatik_State *s, const char *code, size_t len, char *out,
 	status = lua_pcall(L, 1, 0, base + 1);
 
 	lua_sethook(L, NULL, 0, 0);
-	/* the slot exists: setting it allocates nothing */
-	lua_pushlightuserdata(L, NULL);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &lunatik_runkey);
+	*lunatik_runslot(L) = NULL;
 
 	if (run.loadstatus != LUA_OK)
 		status = run.loadstatus;

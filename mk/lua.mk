@@ -38,7 +38,7 @@ LUA_SMOKE := $(BUILD)/lua-smoke
 $(LUA_SMOKE): $(LUA_PORT)/smoke/lua-smoke.c $(LUA_PORT)/luaconf.h \
 		$(LUA_PORT)/lualibs.c $(LUA_STAMP)
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter $(LUA_USER_CFLAGS) \
-		-o $@ $< $(LUA_USER_SRCS) -pthread
+		-DLUNATIK_NOBUDGET -o $@ $< $(LUA_USER_SRCS) -pthread
 
 lua-check: $(LUA_SMOKE)
 	$(LUA_SMOKE)

@@ -5,7 +5,8 @@
 # luaconf.h is not copied; nor are the standalone programs, linit.c and the
 # libraries we do not open (io, os, package, math, debug). The patches in
 # kernel/lua/patches/*.patch (float-only code our integer-only build cannot
-# compile) are applied to the copy.
+# compile; the instruction budget's hooks in C library loops) are applied
+# to the copy.
 #
 # Usage: scripts/fetch-lua.sh [BUILD_DIR]   (default: <repo>/build)
 # A tarball already present in BUILD_DIR/dl (or named by LUPA_TARBALL) is
@@ -73,6 +74,15 @@ for p in "$TOP"/kernel/lua/patches/*.patch; do
 	patch --quiet --forward -p0 -d "$OUT.new" < "$p" ||
 		die "patch $p does not apply"
 done
+# Every hook of patches/budget.patch must have landed: a C loop without one
+# escapes the instruction budget (in the kernel: a lockup under a spinlock).
+for f in lstrlib.c:6 ltablib.c:6; do
+	n=$(grep -c 'luai_budgetstep(' "$OUT.new/${f%%:*}" || true)
+	[ "$n" = "${f##*:}" ] ||
+		die "${f%%:*} has $n budget hooks, expected ${f##*:}"
+done
+grep -q 'if (n <= 0 || l + lsep == 0)' "$OUT.new/lstrlib.c" ||
+	die "lstrlib.c: string.rep of empty strings is not patched"
 rm -rf "$OUT"
 mv "$OUT.new" "$OUT"
 echo "fetch-lua: Lua 5.4.8 in $OUT ($(ls "$OUT" | wc -l) files)"

@@ -352,6 +352,23 @@ LUA_API unsigned int lunatik_cstacklimit(struct lua_State *L);
 #define LUA_MAXCAPTURES		16
 #endif
 
+/*
+** The instruction budget of an execute (kernel/execute.c) also pays for
+** the loops of C library functions, which run between two VM instructions
+** where the count hook cannot stop them: kernel/lua/patches/budget.patch
+** calls luai_budgetstep(L, n) in the pattern matcher and in the element
+** loops of the table library; it charges n steps to the execute running
+** in L and raises "instruction budget exhausted" once the budget is gone
+** (nothing outside an execute). Builds of Lua without the state manager
+** (make lua-check, kernel/lua/measure) define LUNATIK_NOBUDGET.
+*/
+#if defined(LUNATIK_NOBUDGET)
+#define luai_budgetstep(L,n)	((void)(L), (void)(n))
+#else
+LUA_API void lunatik_budget_charge(struct lua_State *L, size_t steps);
+#define luai_budgetstep(L,n)	lunatik_budget_charge((L), (n))
+#endif
+
 /* }================================================================== */
 
 #endif

@@ -102,6 +102,35 @@ static int lunatik_load(lua_State *L)
 	return lua_gettop(L);
 }
 
+/*
+ * setmetatable(t, mt) as luaB_setmetatable, but refusing a metatable with
+ * a __gc field. Lua marks an object for finalization only when its
+ * metatable has __gc (read raw, any value but nil) at this moment, and
+ * runs finalizers with hooks off, so the instruction budget could not stop
+ * one, nor could anything stop one run by lua_close. No other way marks
+ * objects of Lua code here (the debug library is not opened); the only
+ * finalizer left is lauxlib's buffer box, which just frees its block.
+ */
+static int lunatik_setmetatable(lua_State *L)
+{
+	int t = lua_type(L, 2);
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	if (l_unlikely(luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL))
+		return luaL_error(L, "cannot change a protected metatable");
+	if (t == LUA_TTABLE) {
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
+			return luaL_error(L, "__gc metamethods are not supported: "
+					  "finalizers run outside the "
+					  "instruction budget");
+	}
+	lua_settop(L, 2);
+	lua_setmetatable(L, 1);
+	return 1;
+}
+
 static const luaL_Reg lunatik_libs[] = {
 	{LUA_GNAME, luaopen_base},
 	{LUA_COLIBNAME, luaopen_coroutine},
@@ -127,6 +156,8 @@ int lunatik_openlibs(lua_State *L)
 	lua_setfield(L, -2, "loadfile");
 	lua_pushcfunction(L, lunatik_print);
 	lua_setfield(L, -2, "print");
+	lua_pushcfunction(L, lunatik_setmetatable);
+	lua_setfield(L, -2, "setmetatable");
 	lua_getfield(L, -1, "load");
 	lua_pushcclosure(L, lunatik_load, 1);
 	lua_setfield(L, -2, "load");
