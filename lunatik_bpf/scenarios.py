@@ -287,9 +287,12 @@ def unload(states: States) -> None:
         states.new(f"ck_unload{i}", 1 << 18)
         states.execute(f"ck_unload{i}", f"t = {{}} for i = 1, {100 * (i + 1)} do "
                                         "t[i] = i end return #t")
+    # every writable parameter as it is now (the read-only live_* counters
+    # are 0444), to load the module back the same way
+    params = [f"{p.name}={p.read_text().strip()}" for p in sorted(PARAMETERS.iterdir())
+              if p.stat().st_mode & 0o200]
     states.disconnect()
     done = subprocess.run(["rmmod", MODULE_NAME], capture_output=True, text=True)
-    params = [f"{k}={v}" for k, v in vars(limits).items()] if limits else []
     if done.returncode != 0:
         raise ScenarioFailed(f"rmmod {MODULE_NAME} with live states failed: "
                              f"{done.stderr.strip()}")
