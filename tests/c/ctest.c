@@ -303,12 +303,36 @@ static void test_budget(void)
 	CHECK_EQ(run("b", "return setmetatable({}, {__tostring = function() "
 			  "while true do end end})"), LUA_ERRRUN);
 	CHECK_PREFIX(out, "instruction budget");
+	/* C library loops (kernel/lua/patches/budget.patch), sticky too */
+	CHECK_EQ(run("b", "return string.rep('a', 20000):find('.-.-.-b')"),
+		 LUA_ERRRUN);
+	CHECK_PREFIX(out, "instruction budget");
+	CHECK_EQ(run("b", "return #table.move({}, 1, 1 << 62, 1, {})"),
+		 LUA_ERRRUN);
+	CHECK_PREFIX(out, "instruction budget");
+	CHECK_EQ(run("b", "while true do pcall(table.move, {}, 1, 1 << 62, 1, "
+			  "{}) end"), LUA_ERRRUN);
+	CHECK_PREFIX(out, "instruction budget");
+	CHECK_EQ(run("b", "return #string.rep('', 1 << 62)"), LUA_OK);
+	CHECK_STR(out, "0");
+	/* finalizers would run with hooks off: refused */
+	CHECK_EQ(run("b", "setmetatable({}, {__gc = function() while true do "
+			  "end end}) collectgarbage()"), LUA_ERRRUN);
+	CHECK(strstr(out, "__gc metamethods are not supported") != NULL);
 
 	/* the budget is per execute and about exact */
 	lunatik_limits.budget = 1000;
 	CHECK_EQ(run("b", "for i = 1, 900 do end return 'ok'"), LUA_OK);
 	CHECK_EQ(run("b", "for i = 1, 900 do end return 'ok'"), LUA_OK);
 	CHECK_EQ(run("b", "for i = 1, 1100 do end return 'ok'"), LUA_ERRRUN);
+	CHECK_PREFIX(out, "instruction budget");
+	/* C steps and instructions share it */
+	CHECK_EQ(run("b", "table.move({}, 1, 900, 1, {}) return 'ok'"), LUA_OK);
+	CHECK_EQ(run("b", "table.move({}, 1, 1100, 1, {}) return 'ok'"),
+		 LUA_ERRRUN);
+	CHECK_PREFIX(out, "instruction budget");
+	CHECK_EQ(run("b", "for i = 1, 600 do end table.move({}, 1, 600, 1, {}) "
+			  "return 'ok'"), LUA_ERRRUN);
 	CHECK_PREFIX(out, "instruction budget");
 	lunatik_limits.budget = 0;	/* none */
 	CHECK_EQ(run("b", "for i = 1, 3000000 do end return 'ok'"), LUA_OK);
