@@ -24,7 +24,10 @@ from lunatik_bpf.model import LuaModel, TableModel, as_outcome
 CORPUS = Path(__file__).parent / "lua_corpus"
 # Fewer random examples inside the VM (TCG is slow; the host run is the
 # wide one: the code under test is the same C).
-EXAMPLES = 50 if os.environ.get("LUNATIK_VM") else 300
+IN_VM = bool(os.environ.get("LUNATIK_VM"))
+EXAMPLES = 50 if IN_VM else 300
+# the VM sees the checkout read-only but build/: no example database there
+DATABASE = {"database": None} if IN_VM else {}
 PROGRAMS = sorted(CORPUS.glob("*.lua"))
 MAXALLOC = 1 << 20
 
@@ -98,7 +101,7 @@ def expressions() -> st.SearchStrategy[str]:
     return st.recursive(literals, extend, max_leaves=12)
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
+@settings(max_examples=EXAMPLES, deadline=None, **DATABASE,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(exprs=st.lists(expressions(), min_size=1, max_size=4),
        cmp=st.sampled_from(COMPARE))
@@ -115,7 +118,7 @@ def test_integer_expressions(backend: States, exprs: list[str],
 string_args = st.text(alphabet="abc%d() .-+*?[]^$", max_size=12)
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
+@settings(max_examples=EXAMPLES, deadline=None, **DATABASE,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(subject=st.text(alphabet="abc 123().-", max_size=20),
        pattern=string_args, repl=st.text(alphabet="xy%0%1", max_size=4))
@@ -190,7 +193,7 @@ calls = st.one_of(
 )
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
+@settings(max_examples=EXAMPLES, deadline=None, **DATABASE,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(exprs=st.lists(calls, min_size=1, max_size=5))
 def test_library_calls(backend: States, exprs: list[str]) -> None:
