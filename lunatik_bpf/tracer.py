@@ -150,11 +150,27 @@ def find_loaded_library(pid: int) -> Path | None:
     return Path(path)
 
 
+def mapped_as_deleted(path: Path, pid: int) -> Path | None:
+    """/proc/pid/map_files/<range> when pid maps path's former inode (the file
+    was replaced on disk after it was loaded), else None."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return None
+    for line in maps.splitlines():
+        fields = line.split(None, 5)
+        if len(fields) == 6 and fields[5].strip() == f"{path} (deleted)":
+            return Path(f"/proc/{pid}/map_files/{fields[0]}")
+    return None
+
+
 def resolve_library(library: str | os.PathLike[str] | None, pid: int) -> Path:
     if library is not None:
         path = Path(library)
         if not str(path).startswith("/proc/"):
             path = path.resolve()
+            if pid != -1:
+                path = mapped_as_deleted(path, pid) or path
         if not path.is_file():
             raise LibraryNotFound(f"library {path} does not exist (make user?)")
         return path

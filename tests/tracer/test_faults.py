@@ -60,3 +60,17 @@ def test_library_replaced_on_disk_is_traced_where_mapped(workload, user_program,
     assert {e.name for e in tracer.events} == {"w"}
     assert [e.kind for e in tracer.events].count("free") == 1
     assert tracer.findings == []
+
+
+def test_library_replaced_on_disk_given_by_path(workload, user_program, tmp_path):
+    copy = tmp_path / "liblunatik.so"
+    copy.write_bytes(USER_LIBRARY.read_bytes())
+    w = workload(copy)
+    copy.unlink()
+    copy.write_bytes(USER_LIBRARY.read_bytes())
+    with Tracer(program=user_program, pid=w.pid, library=copy) as tracer:
+        w.run()
+    w.close()
+    assert "/map_files/" in tracer.target
+    assert [e.kind for e in tracer.events].count("free") == 1
+    assert tracer.findings == []

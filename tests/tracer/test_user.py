@@ -38,7 +38,7 @@ def script(states: lunatik_bpf.States, name: str) -> None:
 
 
 def test_scripted_workload_yields_the_expected_events(states, user_program):
-    with Tracer(program=user_program) as tracer:
+    with Tracer(program=user_program, library=states.backend.library_path) as tracer:
         script(states, "tr_basic")
     evs = per_state(tracer.events, "tr_basic")
     assert kinds(evs) == EXPECTED
@@ -66,7 +66,7 @@ def test_scripted_workload_yields_the_expected_events(states, user_program):
 
 
 def test_counters_in_bpf_match_the_events(states, user_program):
-    with Tracer(program=user_program) as tracer:
+    with Tracer(program=user_program, library=states.backend.library_path) as tracer:
         for i in range(3):
             script(states, f"tr_count{i}")
     summary = tracer.summary()
@@ -87,7 +87,7 @@ def test_counters_in_bpf_match_the_events(states, user_program):
 
 
 def test_failures_are_events_too(states, user_program):
-    with Tracer(program=user_program) as tracer:
+    with Tracer(program=user_program, library=states.backend.library_path) as tracer:
         states.new("tr_fail", 1 << 16)
         with pytest.raises(lunatik_bpf.StateExists):
             states.new("tr_fail", 1 << 16)
@@ -110,7 +110,7 @@ def test_failures_are_events_too(states, user_program):
 
 def test_statelookup_is_seen(states, user_program):
     lib = states.backend.lib
-    with Tracer(program=user_program) as tracer:
+    with Tracer(program=user_program, library=states.backend.library_path) as tracer:
         states.new("tr_lookup", 1 << 16)
         assert lib.lunatik_statelookup(b"tr_lookup")
         assert not lib.lunatik_statelookup(b"tr_absent")
@@ -122,8 +122,8 @@ def test_statelookup_is_seen(states, user_program):
 
 def test_summary_mode_aggregates_without_events(states, user_summary_program):
     reports: list = []
-    with Tracer(program=user_summary_program, interval=0.05,
-                on_summary=reports.append) as tracer:
+    with Tracer(program=user_summary_program, library=states.backend.library_path,
+                interval=0.05, on_summary=reports.append) as tracer:
         script(states, "tr_sum")
         live = tracer.summary()
         while not reports:      # the polling thread reads the maps every interval
@@ -146,7 +146,7 @@ def test_concurrent_executes_on_one_state(states, user_program):
         for _ in range(20):
             states.execute("tr_conc", "local s = 0 for i = 1, 20000 do s = s + i end return s")
 
-    with Tracer(program=user_program) as tracer:
+    with Tracer(program=user_program, library=states.backend.library_path) as tracer:
         states.new("tr_conc", 1 << 20)
         threads = [threading.Thread(target=run) for _ in range(2)]
         for t in threads:
@@ -171,7 +171,7 @@ def test_concurrent_executes_on_one_state(states, user_program):
 
 
 def test_replay_through_the_model(states, user_program):
-    with Tracer(program=user_program) as tracer:
+    with Tracer(program=user_program, library=states.backend.library_path) as tracer:
         states.new("tr_rep", 1 << 20)
         states.execute("tr_rep", "x = 20")
         states.execute("tr_rep", "return x + 22, 'a' .. 'b'")
@@ -197,7 +197,7 @@ def test_replay_through_the_model(states, user_program):
 def test_tiny_ring_buffer_reports_drops(states):
     prog = Program("user", "stream", 1)       # one page: a dozen records
     try:
-        with Tracer(program=prog) as tracer:
+        with Tracer(program=prog, library=states.backend.library_path) as tracer:
             states.new("tr_burst", 8 << 20)
             states.execute("tr_burst", "local t = {} for i = 1, 20000 do t[i] = {} end "
                                        "return #t")
@@ -212,7 +212,7 @@ def test_tiny_ring_buffer_reports_drops(states):
 
 def test_sessions_reuse_one_program(states, user_program):
     for i in range(3):
-        with Tracer(program=user_program) as tracer:
+        with Tracer(program=user_program, library=states.backend.library_path) as tracer:
             script(states, f"tr_reuse{i}")
         assert kinds(per_state(tracer.events, f"tr_reuse{i}")) == EXPECTED
         assert {e.name for e in tracer.events} == {f"tr_reuse{i}"}
