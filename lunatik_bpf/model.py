@@ -9,7 +9,9 @@ Two halves:
   build fetches) per state, sandboxed like the C states (base, string,
   table, utf8, coroutine only), running a chunk the way execute.c does
   (text-only load, results rendered as tostring of each joined by tabs), so
-  that the results of a chunk can be compared.
+  that the results of a chunk can be compared. Lunatik's one library
+  change that is not about numbers is modelled too: setmetatable refuses
+  __gc (kernel/lua/README.md).
 
 The C build is integer-only (kernel/lua/README.md): chunks compared with
 the model must stay within integers, strings, tables, closures and
@@ -42,6 +44,35 @@ NAME_MAXSIZE = 64   # LUNATIK_NAME_MAXSIZE, NUL included
 KEPT_LIBRARIES = ("coroutine", "string", "table", "utf8")
 REMOVED_GLOBALS = ("debug", "io", "math", "os", "package", "require",
                    "python", "dofile", "loadfile")
+
+# setmetatable refuses a metatable with __gc (kernel/lua/README.md, 18),
+# with the C function's checks in its order and its messages: errors are
+# raised at level 2 (the caller's position, none when the caller is C) and
+# the original's argument errors are renamed from '?' (it is no longer a
+# global, so Lua cannot name it) to 'setmetatable'. One difference is left:
+# an error of a tail-called setmetatable (`return setmetatable(...)`) has
+# no position here (the wrapper replaced the caller's frame).
+GC_REFUSED = ("__gc metamethods are not supported: finalizers run outside "
+              "the instruction budget")
+_SANDBOX = """
+local setmetatable, getmetatable, rawget, type, error, select, pcall =
+      setmetatable, getmetatable, rawget, type, error, select, pcall
+_G.setmetatable = function(...)
+    local t, mt = ...
+    if type(t) == "table" and select("#", ...) >= 2 and type(mt) == "table"
+            and rawget(mt, "__gc") ~= nil then
+        if not pcall(setmetatable, t, getmetatable(t)) then
+            error("cannot change a protected metatable", 2)
+        end
+        error(%r, 2)
+    end
+    local ok, r = pcall(setmetatable, ...)
+    if not ok then
+        error((r:gsub("to '%%?'", "to 'setmetatable'")), 2)
+    end
+    return r
+end
+""" % GC_REFUSED
 
 # The chunk name execute.c gives lua_load (as in luaL_loadbufferx(L, code,
 # len, CHUNKNAME, "t")); error messages carry it.
@@ -84,6 +115,7 @@ class LuaModel:
                                       encoding=None)
         self._lua.execute("".join(f"{name} = nil " for name in
                                   REMOVED_GLOBALS))
+        self._lua.execute(_SANDBOX)
         self._runner = self._lua.execute(_RUNNER)
 
     def run(self, code: str | bytes) -> tuple[int, bytes]:
