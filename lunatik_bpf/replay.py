@@ -80,7 +80,8 @@ def replay(events: Iterable[Event], limits: Limits = DEFAULT_LIMITS) -> ReplayRe
             except Exception as exc:  # LunatikError with its errno
                 expected = getattr(exc, "errno", None)
             rep.replayed += 1
-            luas.pop(raw, None) if expected is None else None
+            if expected is None:
+                luas.pop(raw, None)
             if observed != expected:
                 rep.divergences.append(Divergence("close", ev.name, observed, expected, (ev,)))
         elif isinstance(ev, ExecBegin):
