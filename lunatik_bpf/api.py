@@ -123,8 +123,8 @@ class States:
         try:
             self._backend.info(raw)
         except InvalidName as name_exc:
-            raise InvalidName(f"new {raw!r}: invalid name (empty or "
-                              "unprintable)", errno=name_exc.errno,
+            raise InvalidName(f"new {raw!r}: invalid name (empty, or a "
+                              "byte outside 0x21..0x7e)", errno=name_exc.errno,
                               name=raw) from exc
 
     def lookup(self, name: str | bytes) -> StateInfo | None:

@@ -133,8 +133,8 @@ def from_errno(err: int, *, op: str, name: bytes | None = None,
         if op == "new":
             return InvalidLimit(f"{where}: invalid maxalloc {maxalloc}",
                                 errno=err, name=name)
-        return InvalidName(f"{where}: invalid name (empty, or a byte outside 0x21..0x7e)",
-                           errno=err, name=name)
+        return InvalidName(f"{where}: invalid name (empty, or a byte "
+                           "outside 0x21..0x7e)", errno=err, name=name)
     if err == _errno.EDQUOT:
         return InvalidLimit(
             f"{where}: maxalloc {maxalloc} too small to build a state",
