@@ -50,18 +50,19 @@ static lunatik_State *lunatik_ctl_get(const char *name)
 }
 
 /*
- * users does not count the reference this call holds meanwhile, so it is 0
- * when the state was closed (and is gone from the table) while info ran.
+ * users does not count the reference this call holds meanwhile; a state
+ * closed after the lookup found it is -ENOENT (see lunatik_info).
  */
 int lunatik_ctl_info(const char *name, struct lunatik_info *info)
 {
 	lunatik_State *s = lunatik_ctl_get(name);
+	int ret;
 
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	lunatik_info(s, info);
+	ret = lunatik_info(s, info);
 	lunatik_putstate(s);
-	return 0;
+	return ret;
 }
 EXPORT_SYMBOL(lunatik_ctl_info);
 

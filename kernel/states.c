@@ -329,10 +329,22 @@ static void lunatik_fillinfo(lunatik_State *s, struct lunatik_info *info,
 	info->users = refcount_read(&s->users) - own;
 }
 
-/* info about a state the caller holds a reference to (not counted) */
-void lunatik_info(lunatik_State *s, struct lunatik_info *info)
+/*
+ * Info about a state the caller holds a reference to (not counted), read
+ * under the table lock so that it is one snapshot of a published state:
+ * -ENOENT when a close unpublished it after the caller's get.
+ */
+int lunatik_info(lunatik_State *s, struct lunatik_info *info)
 {
-	lunatik_fillinfo(s, info, 1);
+	int ret = -ENOENT;
+
+	spin_lock(&lunatik_table_lock);
+	if (!hlist_unhashed(&s->node)) {
+		lunatik_fillinfo(s, info, 1);
+		ret = 0;
+	}
+	spin_unlock(&lunatik_table_lock);
+	return ret;
 }
 
 /* Fills up to max entries in table order, skipping the first skip. */

@@ -11,7 +11,7 @@
 
 /* states.c */
 int lunatik_checkname(const char *name);
-void lunatik_info(lunatik_State *s, struct lunatik_info *info);
+int lunatik_info(lunatik_State *s, struct lunatik_info *info);
 int lunatik_list(struct lunatik_info *infos, unsigned int max,
 		 unsigned int skip);
 void lunatik_log(void);

@@ -17,19 +17,27 @@ from typing import Any
 
 from .api import StateInfo, States, connect
 from .errors import (
+    BudgetExceeded,
+    CodeTooLarge,
     InvalidLimit,
     InvalidName,
     LuaError,
     LuaMemoryError,
+    LuaSyntaxError,
     LunatikError,
     NoSuchState,
+    ResultTooLarge,
     StateExists,
+    SystemOutOfMemory,
+    TooManyStates,
 )
 
 __all__ = [
     "connect", "States", "StateInfo", "Tracer",
     "LunatikError", "StateExists", "NoSuchState", "InvalidName",
-    "InvalidLimit", "LuaError", "LuaMemoryError",
+    "InvalidLimit", "TooManyStates", "CodeTooLarge", "ResultTooLarge",
+    "SystemOutOfMemory", "LuaError", "LuaSyntaxError", "LuaMemoryError",
+    "BudgetExceeded",
 ]
 
 

@@ -106,6 +106,22 @@ class BudgetExceeded(LuaError):
     """The chunk ran out of its instruction budget."""
 
 
+class ResultTooLarge(LunatikError):
+    """The results of a chunk are longer than a reply carries (EMSGSIZE)."""
+
+
+# The most result text an execute returns, on every backend: what one
+# netlink reply of the module carries (LUNATIK_NL_RESULT_MAX in
+# kernel/netlink.h). The chunk has run; only its results are lost.
+RESULT_MAX = 65000
+
+
+def result_too_large(full: int, name: bytes | None) -> ResultTooLarge:
+    return ResultTooLarge(f"execute{_show(name)}: the results have {full} bytes, "
+                          f"more than an execute returns ({RESULT_MAX})",
+                          errno=_errno.EMSGSIZE, name=name)
+
+
 def _show(name: bytes | None) -> str:
     return "" if name is None else f" {name!r}"
 

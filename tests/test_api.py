@@ -17,6 +17,7 @@ from lunatik_bpf.errors import (
     LunatikError,
     LuaSyntaxError,
     NoSuchState,
+    ResultTooLarge,
     StateExists,
     TooManyStates,
 )
@@ -87,20 +88,18 @@ def test_execute_keeps_globals(backend: States, fresh_name: str) -> None:
 
 
 def test_execute_large_output(backend: States, fresh_name: str) -> None:
-    """Results longer than the user backend's first output buffer come
-    back whole; the kernel backend's netlink reply carries at most ~64 KiB
-    of results and says so (EMSGSIZE) instead of truncating."""
+    """Results up to RESULT_MAX bytes come back whole; longer ones raise
+    ResultTooLarge (EMSGSIZE) on every backend instead of being truncated,
+    and the chunk ran exactly once."""
     backend.new(fresh_name, 1 << 20)
     assert backend.execute(fresh_name, "return string.rep('w', 60000)") == \
         "w" * 60000
-    code = "return string.rep('x', 100000), string.rep('y', 70000)"
-    if backend.backend.name == "kernel":
-        with pytest.raises(LunatikError) as exc:
-            backend.execute(fresh_name, code)
-        assert exc.value.errno == errno.EMSGSIZE
-    else:
-        assert backend.execute(fresh_name, code) == \
-            "x" * 100000 + "\t" + "y" * 70000
+    code = ("runs = (runs or 0) + 1 "
+            "return string.rep('x', 100000), string.rep('y', 70000)")
+    with pytest.raises(ResultTooLarge) as exc:
+        backend.execute(fresh_name, code)
+    assert exc.value.errno == errno.EMSGSIZE
+    assert backend.execute(fresh_name, "return runs") == "1"
     assert backend.execute(fresh_name, "return 1") == "1"
 
 

@@ -25,13 +25,13 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.generic import GenericNetlinkSocket
 
 from ..api import Limits, StateInfo, decode_name
-from ..errors import LUA_OK, LunatikError, from_errno, from_lua_status
+from ..errors import LUA_OK, RESULT_MAX, LunatikError, from_errno, from_lua_status, result_too_large
 
 # ---- mirror of kernel/netlink.h (tests/kernel/test_uapi.py compares) ----
 GENL_NAME = "lunatik"
 GENL_VERSION = 1
 NL_CODE_MAX = 65531
-NL_RESULT_MAX = 65000
+NL_RESULT_MAX = RESULT_MAX
 
 CMD_NEW = 1
 CMD_CLOSE = 2
@@ -190,14 +190,11 @@ class KernelBackend:
         status: int = reply.get_attr("LUNATIK_ATTR_STATUS")
         text = _strip_nul(reply.get_attr("LUNATIK_ATTR_RESULT"))
         full: int = reply.get_attr("LUNATIK_ATTR_RESULT_LEN")
-        if full > len(text):
-            raise KernelError(
-                f"execute {name!r}: the result text has {full} bytes, more "
-                f"than a netlink reply carries ({NL_RESULT_MAX})",
-                errno=_errno.EMSGSIZE, name=name)
         if status != LUA_OK:
             raise from_lua_status(status, text.decode("utf-8", "replace"),
                                   name=name)
+        if full > len(text):
+            raise result_too_large(full, name)
         return text
 
     # ---- the module's parameters ----

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..api import Limits, StateInfo, decode_name
-from ..errors import LUA_OK, from_lua_status, raise_for
+from ..errors import LUA_OK, RESULT_MAX, from_lua_status, raise_for, result_too_large
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_LIBRARY = REPO / "build" / "user" / "liblunatik.so"
@@ -29,7 +29,6 @@ LIBRARY_ENV = "LUNATIK_LIBRARY"
 
 NAME_MAXSIZE = 64           # LUNATIK_NAME_MAXSIZE
 LIST_PAGE = 64              # infos per lunatik_ctl_list call
-OUT_INITIAL = 64 * 1024     # first output buffer of execute
 
 
 class CInfo(ctypes.Structure):
@@ -179,25 +178,21 @@ class UserBackend:
                 return infos
 
     def execute(self, name: bytes, code: bytes) -> bytes:
-        """Runs code. Results longer than the buffer make it run again with
-        a buffer of the right size (so a chunk with side effects and more
-        than OUT_INITIAL bytes of results runs twice); an error message is
-        never a reason to run again (it comes back truncated, which only
-        happens past OUT_INITIAL bytes)."""
-        capacity = OUT_INITIAL
-        while True:
-            out = ctypes.create_string_buffer(capacity + 1)
-            outlen = ctypes.c_size_t(capacity + 1)     # the NUL included
-            status = self.lib.lunatik_ctl_execute(name, code, len(code), out,
-                                                  ctypes.byref(outlen))
-            raise_for(status, op="execute", name=name)
-            text = out.raw[:min(outlen.value, capacity)]
-            if status != LUA_OK:
-                raise from_lua_status(status, text.decode("utf-8", "replace"),
-                                      name=name)
-            if outlen.value <= capacity:
-                return text
-            capacity = outlen.value
+        """Runs code once; results longer than RESULT_MAX raise
+        ResultTooLarge, as on the kernel backend (running the chunk again
+        with a larger buffer would repeat its side effects)."""
+        out = ctypes.create_string_buffer(RESULT_MAX + 1)
+        outlen = ctypes.c_size_t(RESULT_MAX + 1)       # the NUL included
+        status = self.lib.lunatik_ctl_execute(name, code, len(code), out,
+                                              ctypes.byref(outlen))
+        raise_for(status, op="execute", name=name)
+        text = out.raw[:min(outlen.value, RESULT_MAX)]
+        if status != LUA_OK:
+            raise from_lua_status(status, text.decode("utf-8", "replace"),
+                                  name=name)
+        if outlen.value > RESULT_MAX:
+            raise result_too_large(outlen.value, name)
+        return text
 
     def limits(self) -> Limits:
         c = self._library.limits
