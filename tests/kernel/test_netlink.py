@@ -19,7 +19,8 @@ from lunatik_bpf.backends.kernel import (
     CMD_CLOSE, CMD_CLOSE_ALL, CMD_EXECUTE, CMD_LIST, CMD_LOOKUP, CMD_NEW,
     NL_CODE_MAX, KernelBackend)
 from lunatik_bpf.errors import (CodeTooLarge, InvalidLimit, InvalidName,
-                                LuaError, NoSuchState, StateExists)
+                                LuaError, NoSuchState, ResultTooLarge,
+                                StateExists)
 
 pytestmark = pytest.mark.kernel
 
@@ -194,7 +195,10 @@ def test_live_counters(kb: KernelBackend) -> None:
 def test_result_text_and_lua_status(kb: KernelBackend) -> None:
     kb.new(b"r", 4 * MIB)
     assert kb.execute(b"r", b"return 1, 'two', nil") == b"1\ttwo\tnil"
-    assert kb.execute(b"r", b"return string.rep('y', 60000)") == b"y" * 60000
+    assert kb.execute(b"r", b"return string.rep('y', 65000)") == b"y" * 65000
+    with pytest.raises(ResultTooLarge) as big:
+        kb.execute(b"r", b"return string.rep('y', 65001)")
+    assert big.value.errno == errno.EMSGSIZE
     with pytest.raises(LuaError) as syntax:
         kb.execute(b"r", b"return +")
     assert syntax.value.status == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from lunatik_bpf import errors
 from lunatik_bpf.backends import kernel as kb
 from lunatik_bpf.vm import deny_matches
 
@@ -25,6 +26,7 @@ def test_family_and_limits_match_header() -> None:
     assert int(v["LUNATIK_GENL_VERSION"]) == kb.GENL_VERSION
     assert int(v["LUNATIK_NL_CODE_MAX"]) == kb.NL_CODE_MAX
     assert int(v["LUNATIK_NL_RESULT_MAX"]) == kb.NL_RESULT_MAX
+    assert kb.NL_RESULT_MAX == errors.RESULT_MAX    # the same on every backend
 
 
 def test_commands_match_header() -> None:
