@@ -61,7 +61,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--prometheus", metavar="ADDR:PORT",
                    help="serve per-state counters and histograms at http://ADDR:PORT/metrics "
                         "(Prometheus text format), refreshed every INTERVAL (default 1 s)")
-    p.add_argument("--ringbuf-pages", type=int, default=256,
+    p.add_argument("--ringbuf-pages", type=int, default=1024,
                    help="ring buffer size in pages (stream mode)")
     p.add_argument("interval", nargs="?", type=float,
                    help="summary mode: report every INTERVAL seconds")
