@@ -10,35 +10,10 @@ verdict of every check.
 from __future__ import annotations
 
 import sys
-import threading
 
 import lunatik_bpf
 from lunatik_bpf.cli.render import EVENT_HEADER, event_line, verdict_lines
-
-
-def workload(states: lunatik_bpf.States) -> None:
-    states.new("calc", 1 << 16)
-    states.execute("calc", "x = 6*7 return x")
-    states.lookup("calc")
-    states.lookup("nosuch")
-    try:
-        states.execute("calc", "local t = {} for i = 1, 1000000 do t[i] = i end")
-    except lunatik_bpf.LuaMemoryError:
-        pass
-    states.new("shared", 1 << 20)
-    workers = [threading.Thread(target=lambda: [states.execute(
-        "shared", "local s = 0 for i = 1, 2000 do s = s + i end return s")
-        for _ in range(5)]) for _ in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    try:
-        states.new("calc", 1 << 16)
-    except lunatik_bpf.StateExists:
-        pass
-    states.close("calc")
-    states.close_all()
+from workload import workload
 
 
 def main(backend: str) -> int:

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# A live tracing session on the real module: in a VM booted on Debian's
-# kernel when this kernel cannot load it (the harness decides), with the
-# fresh kernel/lunatik.ko inserted. The same session then runs on the
-# user-space library here, traced with uprobes.
+# A live tracing session on the real module: lunatik-trace runs the
+# examples' workload and prints the event stream (allocations are counted in
+# the summary, not printed), the per-state summary with its histograms, and
+# the verdict of every check. The module runs in a VM booted on Debian's
+# kernel when this kernel cannot load it (the harness decides). Then the same
+# session on the user-space library here, traced with uprobes.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PY=$top/.venv/bin/python
+TRACE=$top/.venv/bin/lunatik-trace
+KINDS=(create remove lookup get put exec_begin exec_end deny free lock unlock contention)
+EVENTS=("${KINDS[@]/#/-e}")
 
 echo "== the kernel module, traced with kprobes =="
-"$PY" -m lunatik_bpf.vm -- "$PY" examples/trace_session.py kernel
+"$PY" -m lunatik_bpf.vm -- "$TRACE" "${EVENTS[@]}" \
+	-c "$PY examples/workload.py kernel"
 
 echo
-echo "== the user-space library in this process, traced with uprobes =="
-"$PY" examples/trace_session.py user
+echo "== the user-space library, traced with uprobes =="
+"$TRACE" --user "${EVENTS[@]}" -c "$PY examples/workload.py user"

@@ -3,6 +3,7 @@
     lunatik-trace                     # the kernel module, every event
     lunatik-trace --user -p PID       # the user-space library in PID
     lunatik-trace --user -c 'CMD'     # run CMD and trace it until it exits
+    lunatik-trace -c 'CMD'            # the module, while CMD runs
     lunatik-trace -j                  # JSON lines
     lunatik-trace -n calc -e exec_end # only some states and event kinds
     lunatik-trace 1 5                 # summary mode: 5 reports, 1 s apart
@@ -45,7 +46,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="trace the user-space library (uprobes), not the module")
     target = p.add_mutually_exclusive_group()
     target.add_argument("-p", "--pid", type=int, help="trace this process (with --user)")
-    target.add_argument("-c", "--command", help="run this command and trace it (with --user)")
+    target.add_argument("-c", "--command",
+                        help="run this command, trace until it exits (with --user: only its calls)")
     p.add_argument("-L", "--library", type=Path,
                    help=f"the library to trace (default: as loaded in PID, else {DEFAULT_LIBRARY})")
     p.add_argument("-n", "--name", action="append", default=[],
@@ -67,8 +69,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="summary mode: report every INTERVAL seconds")
     p.add_argument("count", nargs="?", type=int, help="number of reports")
     args = p.parse_args(argv)
-    if (args.pid is not None or args.command) and not args.user:
-        p.error("-p and -c trace the user-space library: add --user")
+    if args.pid is not None and not args.user:
+        p.error("-p traces the user-space library in PID: add --user")
     if args.interval is not None and args.interval <= 0:
         p.error("interval must be positive")
     if args.count is not None and args.count <= 0:
@@ -150,9 +152,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                       time.monotonic_ns())
     child, gate = None, -1
     pid, library = None, args.library
+    if args.command:
+        # the module is traced whoever calls it; the library in CMD only
+        child, gate = start_gated(args.command)
     if args.user:
-        if args.command:
-            child, gate = start_gated(args.command)
+        if child is not None:
             pid, library = child.pid, library or DEFAULT_LIBRARY
         elif args.pid is not None:
             pid = args.pid

@@ -169,7 +169,7 @@ def test_quiet_summary_mode_recording(tmp_path: Path) -> None:
 
 
 def test_bad_arguments() -> None:
-    proc = run_tool("lunatik-trace", "-c", "true", check=False)
+    proc = run_tool("lunatik-trace", "-p", "1", check=False)
     assert proc.returncode == 2 and "--user" in proc.stderr
     proc = run_tool("lunatik-trace", "--prometheus", "nonsense", check=False)
     assert proc.returncode == 2 and "ADDR:PORT" in proc.stderr
