@@ -15,7 +15,7 @@ EVENTS=("${KINDS[@]/#/-e}")
 
 echo "== the kernel module, traced with kprobes =="
 "$PY" -m lunatik_bpf.vm -- "$TRACE" "${EVENTS[@]}" \
-	-c "$PY examples/workload.py kernel" | cat	# a pipe: see test.sh
+	-c "$PY examples/workload.py kernel" 2>&1 | cat	# pipes: see test.sh
 
 echo
 echo "== the user-space library, traced with uprobes =="

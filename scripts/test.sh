@@ -14,10 +14,10 @@ make -s lua-check lua-nofp || exit 1
 "$PY" -m pytest -m "not kernel" --junitxml=build/results/host.xml tests
 host=$?
 
-# Through a pipe: with stdout on a regular file, the guest (which shares
+# Through a pipe: with stdout or stderr on a regular file, the guest (which shares
 # this filesystem) reopens that file and truncates what the host wrote.
 "$PY" -m lunatik_bpf.vm -- "$PY" -m pytest -m kernel \
-	--junitxml=build/results/kernel.xml tests | cat
+	--junitxml=build/results/kernel.xml tests 2>&1 | cat
 kern=$?
 
 printf '\nhost suite: %s, kernel suite: %s\n' \
