@@ -206,6 +206,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             child.kill()
             child.wait()
         raise
+    printer.t0 = time.monotonic_ns()     # times count from the attach
     try:
         if not summary_mode and not args.quiet:
             printer.header()
