@@ -1,6 +1,7 @@
 /*
 ** Configuration file for the Lunatik port of Lua 5.4.8.
-** Derived from Lua's luaconf.h; see Copyright Notice in lua.h.
+** Written for lunatik-bpf: the macros that Lua's sources expect from their
+** luaconf.h, with the values this port needs.
 **
 ** This file replaces upstream luaconf.h (it is found first through -I) for
 ** both builds of Lua:
