@@ -21,6 +21,7 @@ $(VENV)/.setup-done: scripts/setup.sh requirements.txt pyproject.toml
 include mk/lua.mk
 include mk/user.mk
 include mk/kmod.mk
+include mk/bench.mk
 
 build: setup lua user kmod
 
@@ -31,7 +32,7 @@ test: build user-asan user-tsan user-faults
 demo: build
 	bash scripts/demo.sh
 
-bench: build
+bench: build bench-driver
 	$(PY) -m bench
 
 clean:
