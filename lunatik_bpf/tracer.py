@@ -15,6 +15,11 @@ pages, decoded and checked online by the Observer; losses are counted in BPF
 and reported (tracer.drops, an events_complete finding). mode "summary" only
 keeps per-state counters and log2 histograms in BPF maps, read by summary().
 
+A kernel session ends by itself when the module is unloaded (its exit's
+closes are still seen): the polling thread detaches, runs the final checks
+and sets tracer.ended to the reason in one line; tracer.wait() waits for
+the end of a session, whoever ended it.
+
 Compiling takes seconds: compile(...) returns a Program that several
 Tracer(program=...) sessions can reuse one after the other (the test suite
 does), each attaching on enter and detaching on exit.
@@ -184,6 +189,15 @@ def resolve_library(library: str | os.PathLike[str] | None, pid: int) -> Path:
 def library_symbols(bcc: Any, path: Path) -> set[str]:
     found = bcc.BPF.get_user_functions_and_addresses(str(path).encode(), b"^lunatik_")
     return {name.decode() if isinstance(name, bytes) else name for name, _ in found}
+
+
+def _module_identity() -> int | None:
+    """The inode of /sys/module/<MODULE> (None: not loaded): a new load of
+    the module makes a new sysfs directory with another inode."""
+    try:
+        return os.stat(f"/sys/module/{MODULE}").st_ino
+    except OSError:
+        return None
 
 
 def kernel_symbols() -> set[str]:
@@ -365,6 +379,13 @@ class Tracer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._last_summary: Summary | None = None
+        # why the session ended by itself (None: it runs, or stop() ended it)
+        self.ended: str | None = None
+        self._module_id: int | None = None
+        self._module_checked = 0.0
+        self._finish_lock = threading.Lock()
+        self._finished = threading.Event()
+        self._running = False           # this session holds the program
 
     @property
     def findings(self) -> list[Finding]:
@@ -403,11 +424,13 @@ class Tracer:
                                     f"(inlined or not in available_filter_functions): "
                                     f"{', '.join(missing)}")
             self.target = MODULE
+            self._module_id = _module_identity()
         if self.program is None:
             self.program = Program(self.backend, self.mode, self.ringbuf_pages)
         if self.program.busy:
             raise TracerError("this Program is in use by another Tracer session")
         self.program.busy = True
+        self._running = True
         try:
             self.program.reset()
             if self.mode == "stream":
@@ -419,33 +442,54 @@ class Tracer:
             self._detach()
             self.program._sink = None
             self.program.busy = False
+            self._running = False
             raise
         self._stop.clear()
+        self._finished.clear()
+        self.ended = None
         self._thread = threading.Thread(target=self._poll, name="lunatik-tracer",
                                         daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        if self.program is None or not self.program.busy:
+        """Ends the session: detaches, drains the ring buffer, runs the final
+        checks. A no-op once the session ended (by itself or by stop)."""
+        if self.program is None:
             return
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
             self._thread = None
-        self._detach()
-        try:
-            if self.mode == "stream":
-                self.program.bpf.ring_buffer_consume()      # what is left
-            self._note_drops()
-            self._last_summary = self._read_summary()
-            if self.mode == "stream":
-                for f in self.observer.finish():
-                    self._found(f)
-        finally:
-            self.program._sink = None
-            self.program.busy = False
-            if self._own_program:
-                self.program.close()
+        self._finish()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Waits until the session has ended (by itself, see `ended`, or by
+        stop()); returns whether it has."""
+        return self._finished.wait(timeout)
+
+    def _finish(self) -> None:
+        """The end of the session, once, from stop() or from the polling
+        thread when the target went away."""
+        with self._finish_lock:
+            if self.program is None or not self._running:
+                return
+            self._running = False
+            self._detach()
+            try:
+                if self.mode == "stream":
+                    self.program.bpf.ring_buffer_consume()      # what is left
+                self._note_drops()
+                self._last_summary = self._read_summary()
+                if self.mode == "stream":
+                    for f in self.observer.finish():
+                        self._found(f)
+            finally:
+                self.program._sink = None
+                self.program.busy = False
+                if self._own_program:
+                    self.program.close()
+                self._finished.set()
 
     def _attach(self) -> None:
         assert self.program is not None
@@ -521,6 +565,24 @@ class Tracer:
                 if self.on_summary is not None:
                     self.on_summary(self._last_summary)
             self._note_drops()
+            if self._module_gone():
+                # its exit ran under the probes (its last closes are in the
+                # ring buffer); they fire no more: end the session by itself
+                self.ended = f"module '{MODULE}' was unloaded"
+                self._finish()
+                return
+
+    def _module_gone(self) -> bool:
+        """Kernel backend: the module traced is no longer loaded (gone, or
+        another load of it: its sysfs directory is not the one of the
+        attach). Checked at most every interval."""
+        if self._module_id is None:
+            return False
+        now = time.monotonic()
+        if now - self._module_checked < self.interval:
+            return False
+        self._module_checked = now
+        return _module_identity() != self._module_id
 
     def _on_record(self, record: Any) -> None:
         ev = decode(record)
@@ -562,10 +624,11 @@ class Tracer:
 
     def summary(self) -> Summary:
         """Counters and histograms: read now while attached, else the last read."""
-        if self.program is not None and self.program.busy:
-            s = self._read_summary()
-            self.drops = s.drops
-            return s
+        with self._finish_lock:     # not while the session ends by itself
+            if self.program is not None and self._running:
+                s = self._read_summary()
+                self.drops = s.drops
+                return s
         if self._last_summary is None:
             raise TracerError("no summary: the session never ran")
         return self._last_summary

@@ -11,7 +11,9 @@
     lunatik-trace --prometheus :9464 1  # serve /metrics, refreshed every second
 
 Ctrl-C or SIGTERM detaches and prints the final summary and the verdict of
-every check. The exit status is 1 when a check failed.
+every check; so does the session's own end when the module is unloaded
+(after "Tracing ended: module 'lunatik' was unloaded" on stderr). The exit
+status is 1 when a check failed.
 """
 from __future__ import annotations
 
@@ -225,6 +227,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         while not stop.is_set():
             if child is not None and child.poll() is not None:
                 break
+            if tracer.ended is not None:
+                break       # the module went away: the session is over
             stop.wait(args.interval if summary_mode else 0.2)
             if summary_mode and not stop.is_set():
                 summary = tracer.summary()
@@ -271,6 +275,8 @@ def last_summary(tracer: Tracer) -> Summary | None:
 
 def final_report(tracer: Tracer, printer: Printer, summary_mode: bool, out: TextIO) -> int:
     summary = tracer.summary()
+    if tracer.ended is not None:
+        print(f"Tracing ended: {tracer.ended}", file=sys.stderr, flush=True)
     if printer.json:
         print(f'{{"summary":{{"events":{len(tracer.events)},"drops":{tracer.drops},'
               f'"findings":{len(tracer.findings)}}}}}', file=out, flush=True)
