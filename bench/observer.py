@@ -1,0 +1,343 @@
+"""make bench, the observer: how fast the consumer decodes and checks events,
+when the ring buffer starts to drop, what it costs in memory, and how long
+BCC takes to compile and attach. Figures only, nothing asserts.
+
+    observer.run("user", where)     # host: the library, uprobes (this process traces)
+    observer.run("kernel", where)   # in the VM: the module, kprobes
+
+The load is a separate process: build/bench/lunatik-bench (bench/driver.c)
+when it is built, else the allocation-heavy Lua chunk below run through
+lunatik_bpf.connect(backend) by this module (``python -m bench.observer
+load ...``). Either waits for a line on stdin before it starts, so that the
+tracer is attached (with that pid on the host) first.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from .figures import Figure
+
+REPO = Path(__file__).resolve().parents[1]
+DRIVER = REPO / "build" / "bench" / "lunatik-bench"
+LIBRARY = Path(os.environ.get("LUNATIK_LIBRARY", REPO / "build" / "user" / "liblunatik.so"))
+GROUP = "observer"
+MIB = 1 << 20
+
+# the fallback load: one execute allocates ~OBJECTS tables (an ALLOC event
+# each, another when the collector frees them), a few LOCK/EXEC events more
+OBJECTS = 200
+CHUNK = f"local t = {{}} for i = 1, {OBJECTS} do t[i] = {{}} end return #t"
+
+
+# ---- the load process ----
+
+def _load_main(argv: list[str]) -> int:
+    """python -m bench.observer load BACKEND LIBRARY RATE SECONDS
+    (RATE: executes per second, 0 unpaced). Prints the driver's JSON line."""
+    backend, library, rate, seconds = argv[0], argv[1], float(argv[2]), float(argv[3])
+    sys.path.insert(0, str(REPO))
+    import lunatik_bpf
+    states = (lunatik_bpf.connect("user", library=library) if backend == "user"
+              else lunatik_bpf.connect("kernel"))
+    name = f"obsbench{os.getpid()}"
+    states.new(name, 64 << 20)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    ops = errors = 0
+    t0 = time.monotonic()
+    end = t0 + seconds
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        if rate and ops > (now - t0) * rate:
+            time.sleep(min(ops / rate - (now - t0), end - now, 0.01))
+            continue
+        try:
+            states.execute(name, CHUNK)
+        except Exception:
+            errors += 1
+        ops += 1
+    elapsed = time.monotonic() - t0
+    states.close(name)
+    print(json.dumps({"workload": "observer_alloc", "backend": backend, "threads": 1,
+                      "ops": ops, "seconds": elapsed, "ops_per_s": ops / elapsed,
+                      "errors": errors}), flush=True)
+    return 0
+
+
+class Load:
+    """The load process, started waiting; go() lets it run, wait() its JSON line."""
+
+    def __init__(self, backend: str, rate: float, seconds: float) -> None:
+        if DRIVER.is_file():
+            cmd = [str(DRIVER), "--backend", backend]
+            if backend == "user":
+                cmd += ["--library", str(LIBRARY)]
+            cmd += ["--workload", "exec_alloc", "--seconds", f"{seconds:g}", "--threads", "1"]
+            if rate:
+                cmd += ["--rate", f"{rate:.0f}"]
+            # the shell waits for the go line, then becomes the driver (same pid)
+            cmd = ["sh", "-c", 'read go && exec "$@"', "sh"] + cmd
+            self.how = "lunatik-bench exec_alloc"
+        else:
+            cmd = [sys.executable, "-m", "bench.observer", "load", backend, str(LIBRARY),
+                   f"{rate:g}", f"{seconds:g}"]
+            self.how = f"python load ({OBJECTS} tables per execute)"
+        self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        if not DRIVER.is_file():
+            line = self.proc.stdout.readline()
+            if line.strip() != "ready":
+                self.proc.kill()
+                raise RuntimeError(f"the load process did not start: {line!r}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def wait(self) -> dict[str, Any]:
+        out, _ = self.proc.communicate(timeout=600)
+        lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+        if self.proc.returncode != 0 or not lines:
+            raise RuntimeError(f"the load process failed ({self.proc.returncode}): {out[-400:]!r}")
+        return json.loads(lines[-1])
+
+
+# ---- sessions ----
+
+def _tracer(prog: Any, backend: str, pid: int, **kw: Any) -> Any:
+    from lunatik_bpf.tracer import Tracer
+    if backend == "user":
+        return Tracer(program=prog, library=LIBRARY, pid=pid, **kw)
+    return Tracer(program=prog, **kw)
+
+
+def _count(tracer: Any) -> int:
+    return int(getattr(tracer, "event_count", len(tracer.events)))
+
+
+def session(prog: Any, backend: str, rate: float, seconds: float,
+            capture: list[bytes] | None = None, **kw: Any) -> dict[str, Any]:
+    """One traced run of the load: events decoded, drops, rates."""
+    load = Load(backend, rate, seconds)
+    tracer = _tracer(prog, backend, load.pid, **kw)
+    tracer.start()
+    try:
+        if capture is not None:
+            sink = prog._sink
+
+            def tap(raw: Any) -> None:
+                capture.append(raw if isinstance(raw, bytes) else bytes(raw))
+                sink(raw)
+            prog._sink = tap
+        load.go()
+        res = load.wait()
+    finally:
+        tracer.stop()
+    events, drops = _count(tracer), tracer.drops
+    secs = float(res["seconds"]) or seconds
+    return {"how": load.how, "ops": res["ops"], "seconds": secs, "events": events,
+            "drops": drops, "decoded_per_s": events / secs,
+            "offered_per_s": (events + drops) / secs, "attach": tracer.attach_seconds,
+            "findings": len(tracer.findings), "tracer": tracer}
+
+
+# ---- offline: the consumer alone, on records from memory ----
+
+def replay(prog: Any, raws: list[bytes], **kw: Any) -> tuple[float, Any]:
+    """Feeds the captured records to the Python callback the ring buffer calls
+    (Program._on_record: decode, retention, observer checks), from memory.
+    Returns (seconds, tracer)."""
+    from lunatik_bpf.tracer import Tracer
+    size = max(len(r) for r in raws)
+    block = ctypes.create_string_buffer(b"".join(r.ljust(size, b"\0") for r in raws))
+    base = ctypes.addressof(block)
+    addrs = [base + i * size for i in range(len(raws))]
+    tracer = Tracer(program=prog, **kw)
+    prog._sink = tracer._on_record
+    on_record = prog._on_record
+    try:
+        t0 = time.perf_counter()
+        for a in addrs:
+            on_record(None, a, size)
+        dt = time.perf_counter() - t0
+    finally:
+        prog._sink = None
+    return dt, tracer
+
+
+def _replay_memory(prog: Any, raws: list[bytes], **kw: Any) -> float:
+    """Bytes still allocated (tracemalloc) after a replay, per event."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        _, tracer = replay(prog, raws, **kw)
+        gc.collect()
+        used = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    del tracer
+    return used / len(raws) * 1e6 / MIB     # MiB per million events
+
+
+def _observer_memory(prog: Any, raws: list[bytes]) -> float:
+    """The observer's own state (shadows, findings), bytes per event."""
+    from lunatik_bpf.events import decode
+    rb = prog.bpf[b"events"]
+    if hasattr(prog, "decode"):
+        evs = [prog.decode(r) for r in raws]
+    else:
+        bufs = [ctypes.create_string_buffer(r, len(r)) for r in raws]
+        evs = [decode(rb.event(ctypes.addressof(b))) for b in bufs]
+    from lunatik_bpf.observer import Observer
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        obs = Observer()
+        for e in evs:
+            obs.feed(e)
+        gc.collect()
+        used = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    del obs
+    return used / len(raws) * 1e6 / MIB     # MiB per million events
+
+
+def _rss() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _probes(backend: str) -> int:
+    from lunatik_bpf.tracer import PROBES, TRACEPOINTS
+    n = sum(int(entry) + int(ret) for _, entry, ret in PROBES)
+    return n + (len(TRACEPOINTS) if backend == "kernel" else 0)
+
+
+def _retain_kw() -> dict[str, Any]:
+    """retain=False when this tracer has the option (not every event kept)."""
+    import inspect
+
+    from lunatik_bpf.tracer import Tracer
+    return {"retain": False} if "retain" in inspect.signature(Tracer).parameters else {}
+
+
+# ---- the figures ----
+
+def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
+    from lunatik_bpf.tracer import Program
+    figs: list[Figure] = []
+
+    def fig(what: str, value: float, unit: str, note: str = "") -> None:
+        f = Figure(where, GROUP, what, float(value), unit, note=note)
+        figs.append(f)
+        print(f"  observer: {what} = {f.value:.4g} {unit}  {note}", file=sys.stderr, flush=True)
+
+    prog = Program(backend, "stream", 1024)
+    try:
+        fig("BCC compile (stream program)", prog.compile_seconds, "s",
+            f"{backend} backend, 4 MiB ring buffer")
+        # a real session, every record kept as bytes; paced low so that none drops
+        raws: list[bytes] = []
+        cap = session(prog, backend, rate=5 if quick else 20, seconds=1.0 if quick else 2.0,
+                      capture=raws)
+        fig("BCC attach (probes)", cap["attach"], "s",
+            f"{_probes(backend)} probes and tracepoints (attach_seconds of one session)")
+        per_op = (cap["events"] + cap["drops"]) / max(cap["ops"], 1)
+        if not raws:
+            raise RuntimeError("the captured session produced no records")
+        # offline: decode + checks from memory, best of a few passes
+        n = len(raws)
+        reps = max(1, (200_000 if quick else 1_000_000) // n)
+        sample = (raws * reps)[: max(n, 200_000 if quick else 1_000_000)]
+        best = min(replay(prog, sample)[0] for _ in range(2 if quick else 3))
+        fig("decode events/s (offline)", len(sample) / best, "events/s",
+            f"{n} records captured from a real session ({cap['how']}, "
+            f"{cap['drops']} dropped), replayed from memory through Program._on_record: "
+            f"decode, tracer.events, observer checks")
+        kw = _retain_kw()
+        if kw:
+            best = min(replay(prog, sample, **kw)[0] for _ in range(2 if quick else 3))
+            fig("decode events/s (offline, retain=False)", len(sample) / best, "events/s",
+                "the same, not keeping tracer.events")
+        # memory
+        msample = sample[:100_000 if quick else 300_000]
+        fig("tracer memory per million events", _replay_memory(prog, msample), "MiB",
+            "tracemalloc, after a replay: tracer.events + observer; grows without bound "
+            "in a long session (every event is kept)")
+        if kw:
+            fig("tracer memory per million events (retain=False)",
+                _replay_memory(prog, msample, **kw), "MiB",
+                "tracemalloc: observer state only")
+        fig("observer memory per million events", _observer_memory(prog, msample), "MiB",
+            "tracemalloc: shadows, embryos, findings (the events themselves not counted)")
+        # live: the event rate stepped up until the ring buffer drops
+        steps = ([50e3, 200e3, 800e3, 0] if quick else
+                 [25e3, 50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6, 0])
+        seconds = 1.0 if quick else 3.0
+        best_clean: dict[str, Any] | None = None
+        first_drop: dict[str, Any] | None = None
+        top: dict[str, Any] | None = None
+        rss0 = _rss()
+        for target in steps:
+            ops = target / per_op if target else 0
+            r = session(prog, backend, rate=ops, seconds=seconds, **kw)
+            r.pop("tracer")
+            label = f"{target:,.0f} events/s" if target else "unpaced"
+            print(f"  observer: live step {label}: offered {r['offered_per_s']:,.0f}/s, "
+                  f"decoded {r['decoded_per_s']:,.0f}/s, drops {r['drops']}",
+                  file=sys.stderr, flush=True)
+            top = r if top is None or r["offered_per_s"] > top["offered_per_s"] else top
+            if r["drops"] == 0:
+                if best_clean is None or r["decoded_per_s"] > best_clean["decoded_per_s"]:
+                    best_clean = r
+            elif first_drop is None:
+                first_drop = r
+                break
+        rss = _rss() - rss0
+        how = top["how"] if top else "?"
+        fig("max events/s without drops (live)",
+            best_clean["decoded_per_s"] if best_clean else 0.0, "events/s",
+            f"{how}, {seconds:g} s steps, 4 MiB ring buffer" + (
+                "" if best_clean else "; every step dropped"))
+        if first_drop is not None:
+            fig("drops begin at events/s (live)", first_drop["offered_per_s"], "events/s",
+                f"offered (decoded + dropped); decoded {first_drop['decoded_per_s']:,.0f}/s, "
+                f"{first_drop['drops']} of {first_drop['events'] + first_drop['drops']} dropped")
+        else:
+            assert top is not None
+            fig("drops begin at events/s (live)", 0.0, "events/s",
+                f"no drops: the producer saturated first, at {top['offered_per_s']:,.0f} "
+                f"events/s (unpaced)")
+        fig("tracer RSS growth over the live steps", rss / MIB, "MiB",
+            "retain=False" if kw else "every event kept in tracer.events")
+    finally:
+        prog.close()
+    return figs
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["load"]:
+        raise SystemExit(_load_main(sys.argv[2:]))
+    be = sys.argv[1] if len(sys.argv) > 1 else "user"
+    for f in run(be, "host" if be == "user" else "VM", quick="--quick" in sys.argv):
+        print(f)
