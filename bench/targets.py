@@ -1,0 +1,127 @@
+"""The issue's targets, judged on a finished table: one line each,
+
+    target: <what> : met (figures)        or        : NOT met (figures)
+
+and "not measured" when the figures to judge are missing (a half that did
+not run, a peer that could not attach). Nothing is rounded in our favour:
+a ratio of 0.9499 does not meet 0.95, a tie does not beat a peer.
+
+  - summary mode costs at most 5% of untraced throughput on the kernel
+    backend: ratio >= 0.95, for each workload;
+  - for the same information our overhead is lower than every peer's: our
+    summary's throughput above bpftrace's and funclatency's, our stream's
+    above trace's, per workload, on both backends;
+  - the observer keeps up with 1e6 events/s: the "max events/s without
+    drops..." and "decode..." figures of group observer.
+"""
+from __future__ import annotations
+
+from .figures import Figure, Table, _num
+
+SUMMARY_MIN_RATIO = 0.95
+OBSERVER_MIN = 1e6
+WORKLOADS = ("newclose", "exec_small", "exec_alloc", "lookup_mt")
+# ours -> the peers that give the same information
+SAME_INFORMATION = {"summary": ("bpftrace", "funclatency"), "stream": ("trace",)}
+
+
+def _is_kernel(f: Figure) -> bool:
+    return f.where.startswith("VM") or "kprobes" in f.where or "module" in f.where
+
+
+def _side(f: Figure) -> str:
+    return "kernel" if _is_kernel(f) else "user"
+
+
+def _throughput(table: Table) -> dict[tuple[str, str, str], Figure]:
+    """(backend, workload, config) -> its figure."""
+    out = {}
+    for f in table.figures:
+        if f.group != "throughput" or " / " not in f.what:
+            continue
+        workload, config = f.what.split(" / ", 1)
+        out[(_side(f), workload, config)] = f
+    return out
+
+
+def _ran(f: Figure | None) -> bool:
+    return f is not None and f.value > 0
+
+
+def _fmt(f: Figure) -> str:
+    ratio = "" if f.ratio is None else f" = {f.ratio:.3f}"
+    return f"{_num(f.value)} {f.unit}{ratio}"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def judge_summary(tp: dict[tuple[str, str, str], Figure]) -> list[str]:
+    lines = []
+    for w in WORKLOADS:
+        head = f"target: kernel summary >= {SUMMARY_MIN_RATIO:.0%} of untraced, {w}"
+        ours, base = tp.get(("kernel", w, "summary")), tp.get(("kernel", w, "untraced"))
+        if not _ran(base):
+            lines.append(f"{head} : not measured (no kernel untraced figure)")
+        elif not _ran(ours) or ours.ratio is None:
+            lines.append(f"{head} : NOT met (summary did not run: {ours.note if ours else 'no figure'})")
+        else:
+            lines.append(f"{head} : {_verdict(ours.ratio >= SUMMARY_MIN_RATIO)} "
+                         f"(summary {_fmt(ours)} of untraced {base.value:,.0f})")
+    return lines
+
+
+def judge_peers(tp: dict[tuple[str, str, str], Figure]) -> list[str]:
+    lines = []
+    for side in ("user", "kernel"):
+        if not any(k[0] == side for k in tp):
+            lines.append(f"target: ours beats peers for the same information, {side}: "
+                         f"not measured (no {side} figures)")
+            continue
+        for w in WORKLOADS:
+            for mode, peers in SAME_INFORMATION.items():
+                lines.append(_one_peer_line(tp, side, w, mode, peers))
+    return lines
+
+
+def _one_peer_line(tp: dict[tuple[str, str, str], Figure], side: str, w: str,
+                   mode: str, peers: tuple[str, ...]) -> str:
+    head = f"target: our {mode} beats {' and '.join(peers)}, {side} {w}"
+    ours = tp.get((side, w, mode))
+    if not _ran(ours):
+        return f"{head} : NOT met (our {mode} did not run)"
+    assert ours is not None
+    compared, missing, ok = [], [], True
+    for peer in peers:
+        f = tp.get((side, w, peer))
+        if not _ran(f):
+            missing.append(peer)
+            continue
+        assert f is not None
+        compared.append(f"{peer} {_fmt(f)}")
+        ok = ok and ours.value > f.value
+    figures = f"{mode} {_fmt(ours)}" + "".join(f" vs {c}" for c in compared)
+    if missing:
+        figures += f"; {', '.join(missing)} not measured"
+    if not compared:
+        return f"{head} : not measured ({figures})"
+    verdict = _verdict(ok) + (" for the peers measured" if missing else "")
+    return f"{head} : {verdict} ({figures})"
+
+
+def judge_observer(table: Table) -> list[str]:
+    found = [f for f in table.figures if f.group == "observer"
+             and (f.what.startswith("max events/s without drops") or f.what.startswith("decode"))]
+    if not found:
+        return [f"target: observer >= {OBSERVER_MIN:,.0f} events/s : no observer figure"]
+    lines = []
+    for f in found:
+        lines.append(f"target: observer >= {OBSERVER_MIN:,.0f} events/s, {_side(f)} {f.what} : "
+                     f"{_verdict(f.value >= OBSERVER_MIN)} ({f.value:,.0f} {f.unit})")
+    return lines
+
+
+def judge(table: Table) -> list[str]:
+    tp = _throughput(table)
+    return judge_summary(tp) + judge_peers(tp) + judge_observer(table)

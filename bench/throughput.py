@@ -1,0 +1,522 @@
+"""make bench, throughput: the state API on the same workload, untraced,
+traced by us (summary and stream mode) and traced for the same information
+by peers (bpftrace, BCC funclatency, BCC trace). Figures only, nothing
+asserts.
+
+    throughput.run("user", where)     # host: the library, uprobes
+    throughput.run("kernel", where)   # in the VM: the module, kprobes
+
+The load is build/bench/lunatik-bench (bench/driver.c), one process per
+measurement: newclose, exec_small, exec_alloc, lookup_mt (2 threads). Each
+configuration is attached once, the four workloads run under it (several
+repetitions, the median), then it is detached. Untraced runs first and
+again at the end; the drift between the two is in the untraced figures'
+notes. Every throughput figure's ratio is to untraced of the same workload.
+
+On the host the traced library is a private copy (build/bench/liblunatik-
+bench.so): uprobes for every process are on that file only, so nobody
+else's use of build/user/liblunatik.so is traced or slowed, and nobody
+else's calls show up in our figures.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .figures import Figure
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "build" / "bench"
+DRIVER = OUT / "lunatik-bench"
+SOURCE_LIBRARY = REPO / "build" / "user" / "liblunatik.so"
+LIBRARY = OUT / "liblunatik-bench.so"
+PEER_BT = Path(__file__).resolve().parent / "peer.bt"
+BPFTRACE = "bpftrace"
+FUNCLATENCY = "/usr/sbin/funclatency-bpfcc"
+TRACE = "/usr/sbin/trace-bpfcc"
+
+WORKLOADS = ("newclose", "exec_small", "exec_alloc", "lookup_mt")
+OURS = ("summary", "stream")
+PEERS = ("bpftrace", "funclatency", "trace")
+CONFIGS = ("untraced",) + OURS + PEERS
+
+# The probe contract (kernel/probes.h): (symbol, its arguments for trace's
+# format, return value format or None for void).
+CONTRACT: tuple[tuple[str, str, str | None], ...] = (
+    ("lunatik_create", '"maxalloc=%lu name=%s", arg1, arg2', '"state=%llx", retval'),
+    ("lunatik_remove", '"name=%s", arg1', '"ret=%d", retval'),
+    ("lunatik_statelookup", '"name=%s", arg1', '"state=%llx", retval'),
+    ("lunatik_stateget", '"name=%s", arg1', '"state=%llx", retval'),
+    ("lunatik_getstate", '"state=%llx name=%s", arg1, arg1+48', '"count=%d", retval'),
+    ("lunatik_putstate", '"state=%llx name=%s", arg1, arg1+48', '"count=%d", retval'),
+    ("lunatik_execute", '"state=%llx name=%s len=%lu code=%s", arg1, arg1+48, arg3, arg2',
+     '"ret=%d", retval'),
+    ("lunatik_charge", '"state=%llx name=%s osize=%lu nsize=%lu", arg1, arg1+48, arg2, arg3',
+     None),
+    ("lunatik_deny", '"state=%llx name=%s osize=%lu nsize=%lu", arg1, arg1+48, arg2, arg3',
+     None),
+    ("lunatik_lock", '"state=%llx name=%s", arg1, arg1+48', '""'),
+    ("lunatik_unlock", '"state=%llx name=%s", arg1, arg1+48', None),
+    ("lunatik_free", '"state=%llx name=%s", arg1, arg1+48', None),
+)
+SYMBOL_RE = "^(" + "|".join(sym for sym, _, _ in CONTRACT) + ")$"
+
+SEES = {
+    "summary": "ours: per-state counters of every event kind and log2 histograms "
+               "(alloc size, exec latency, lock wait/hold{contention}) in BPF maps",
+    "stream": "ours: every event with its arguments through the ring buffer, "
+              "decoded and checked online by the Observer",
+    "bpftrace": "bpftrace bench/peer.bt: per-state counts of every contract function, "
+                "lookup misses, exec errors, alloc/free bytes, log2 histograms of alloc "
+                "size, exec latency, lock wait/hold{contention}: summary's information",
+    "funclatency": "BCC funclatency -F -l 4 on the 12 contract functions: call counts and "
+                   "log2 latency histograms per function (exec latency, lock wait); "
+                   "not per state, no alloc sizes, no lock hold",
+    "trace": "BCC trace, one spec per contract function call and return printing its "
+             "arguments (names, sizes, states, results): the stream's information, "
+             "without the online checks; output drained through a pipe",
+}
+
+
+@dataclass
+class Params:
+    seconds: float
+    reps: int
+    attach_timeout: float
+    stop_timeout: float
+
+
+def params(backend: str, quick: bool) -> Params:
+    slow = backend == "kernel"     # the VM runs under TCG: BCC compiles take ~15 s
+    if quick:
+        return Params(0.3, 3, 240.0 if slow else 90.0, 120.0 if slow else 60.0)
+    return Params(1.0, 5, 300.0 if slow else 120.0, 180.0 if slow else 90.0)
+
+
+# ---- the driver ----
+
+def prepare(backend: str) -> None:
+    if not DRIVER.is_file():
+        raise SystemExit(f"bench: {DRIVER} is missing (make bench-driver)")
+    if backend == "user":
+        if not SOURCE_LIBRARY.is_file():
+            raise SystemExit(f"bench: {SOURCE_LIBRARY} is missing (make user)")
+        OUT.mkdir(parents=True, exist_ok=True)
+        tmp = LIBRARY.with_suffix(f".tmp{os.getpid()}")
+        shutil.copy2(SOURCE_LIBRARY, tmp)
+        os.replace(tmp, LIBRARY)
+
+
+def drive(backend: str, workload: str, seconds: float) -> dict[str, Any]:
+    cmd = [str(DRIVER), "--backend", backend]
+    if backend == "user":
+        cmd += ["--library", str(LIBRARY)]
+    cmd += ["--workload", workload, "--seconds", f"{seconds:g}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 20 + 60)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if done.returncode != 0 or not lines:
+        why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"lunatik-bench {workload} failed ({done.returncode}): {why}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+@dataclass
+class Measured:
+    ops_per_s: float
+    errors: int
+    samples: list[float]
+    failure: str = ""
+
+
+def measure(backend: str, workload: str, p: Params,
+            between: Any = None) -> Measured:
+    samples: list[float] = []
+    errors = 0
+    for _ in range(p.reps):
+        try:
+            r = drive(backend, workload, p.seconds)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            return Measured(0.0, errors, samples, str(exc))
+        samples.append(float(r["ops_per_s"]))
+        errors += int(r["errors"])
+        if between is not None:
+            between()
+    return Measured(statistics.median(samples), errors, samples)
+
+
+# ---- configurations ----
+
+@dataclass
+class Session:
+    """One attached configuration: what it saw, its startup figures."""
+    name: str
+    startup: list[tuple[str, float, str]] = field(default_factory=list)  # (what, s, note)
+    failure: str = ""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def between(self) -> None:
+        """After each driver run (our stream mode frees decoded events here)."""
+
+    def stop(self) -> str:
+        """Detaches; returns a note on what it saw."""
+        return ""
+
+
+class Untraced(Session):
+    def start(self) -> None:
+        pass
+
+
+class Ours(Session):
+    def __init__(self, name: str, backend: str) -> None:
+        super().__init__(name)
+        self.backend = backend
+        self.tracer: Any = None
+        self.events = 0
+
+    def start(self) -> None:
+        from lunatik_bpf import tracer as tr
+        t0 = time.monotonic()
+        program = tr.compile(self.backend, self.name)
+        kw: dict[str, Any] = {}
+        if self.backend == "user":
+            kw = {"library": LIBRARY, "pid": -1}
+        self.tracer = tr.Tracer(backend=self.backend, mode=self.name, program=program, **kw)
+        self._own = program
+        self.tracer.start()
+        ready = time.monotonic() - t0
+        self.startup = [(f"compile / {self.name}", program.compile_seconds, "BCC compile and load"),
+                        (f"attach / {self.name}", self.tracer.attach_seconds,
+                         f"{len(self.tracer._attached)} probes"),
+                        (f"to attached / {self.name}", ready, "compile + attach, in-process")]
+
+    def between(self) -> None:
+        if self.tracer is not None and self.name == "stream":
+            # decoded events would pile up over a whole bench: count, then free them
+            self.events += len(self.tracer.events)
+            self.tracer.events.clear()
+
+    def stop(self) -> str:
+        if self.tracer is None:
+            return ""
+        summary = None
+        try:
+            if self.name == "summary":
+                summary = self.tracer.summary()
+        finally:
+            self.tracer.stop()
+            self._own.close()
+        drops = self.tracer.drops
+        if self.name == "stream":
+            self.events += len(self.tracer.events)
+            self.tracer.events.clear()
+            return (f"{self.events:,} events decoded, {drops:,} dropped, "
+                    f"{len(self.tracer.findings)} findings")
+        events = sum(sum(s.counts.values()) for s in summary.states) if summary else 0
+        return f"{events:,} events counted, {len(summary.states) if summary else 0} state keys"
+
+
+class Peer(Session):
+    """A peer tool as a subprocess: started, waited for until it reports it
+    is attached, stopped with SIGINT."""
+
+    ready_re: re.Pattern[str] = re.compile(r"$^")
+
+    def __init__(self, name: str, backend: str, p: Params) -> None:
+        super().__init__(name)
+        self.backend = backend
+        self.p = p
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines = 0
+        self.head: list[str] = []
+        self.tail: list[str] = []
+        self.lost = 0
+        self.ready = threading.Event()
+        self.expected_fds = 0
+        self.drain: threading.Thread | None = None
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def on_line(self, line: str) -> None:
+        m = self.ready_re.search(line)
+        if m:
+            self.on_ready(m)
+        if "lost" in line.lower():
+            n = re.search(r"lost (\d+)", line, re.I)
+            self.lost += int(n.group(1)) if n else 1
+
+    def on_ready(self, m: re.Match[str]) -> None:
+        self.ready.set()
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines += 1
+            if len(self.head) < 40:
+                self.head.append(line.rstrip())
+            else:
+                self.tail = (self.tail + [line.rstrip()])[-20:]
+            self.on_line(line)
+
+    def perf_fds(self) -> int:
+        assert self.proc is not None
+        fd_dir = Path(f"/proc/{self.proc.pid}/fd")
+        n = 0
+        try:
+            for fd in fd_dir.iterdir():
+                try:
+                    if os.readlink(fd) == "anon_inode:[perf_event]":
+                        n += 1
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return n
+
+    def start(self) -> None:
+        argv = self.argv()
+        tool = argv[0]
+        if shutil.which(tool) is None:
+            self.failure = f"{tool} not found"
+            return
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, text=True, errors="replace",
+                                     env=self.env(), cwd=OUT, start_new_session=True)
+        self.drain = threading.Thread(target=self._drain, daemon=True)
+        self.drain.start()
+        deadline = t0 + self.p.attach_timeout
+        while not self.ready.is_set() and time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            self.ready.wait(0.05)
+        # the tool's own line may come before its probes are in (bpftrace):
+        # wait for one perf event per probe as well
+        while (self.ready.is_set() and self.perf_fds() < self.expected_fds
+               and time.monotonic() < deadline and self.proc.poll() is None):
+            time.sleep(0.02)
+        took = time.monotonic() - t0
+        if not self.ready.is_set() or self.proc.poll() is not None:
+            self.drain.join(2)
+            out = " | ".join(ln for ln in self.head + self.tail if ln.strip())[-300:]
+            self.failure = (f"did not attach within {self.p.attach_timeout:.0f} s "
+                            f"(exit {self.proc.poll()}): {out}")
+            self._kill()
+            return
+        self.startup = [(f"to attached / {self.name}", took,
+                         f"process start to attached ({self.perf_fds()} perf events)")]
+
+    def _kill(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+    def stop(self) -> str:
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(self.p.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self._kill()
+        if self.drain is not None:
+            self.drain.join(10)
+        left = leftover_probes()
+        note = f"{self.lines:,} lines of output"
+        if self.lost:
+            note += f", {self.lost:,} events lost"
+        if left:
+            note += f"; LEFT ATTACHED: {left}"
+        return note
+
+
+class Bpftrace(Peer):
+    ready_re = re.compile(r"Attaching (\d+) probes")
+
+    def script(self) -> Path:
+        text = PEER_BT.read_text()
+        if self.backend == "user":
+            text = text.replace("@E@", f"uprobe:{LIBRARY}:").replace("@R@", f"uretprobe:{LIBRARY}:")
+            lines = [ln for ln in text.splitlines() if not ln.startswith("//kernel:")]
+        else:
+            text = text.replace("@E@", "kprobe:").replace("@R@", "kretprobe:")
+            lines = [ln.removeprefix("//kernel:").lstrip(" ") if ln.startswith("//kernel:")
+                     else ln for ln in text.splitlines()]
+        out = OUT / f"peer-{self.backend}.bt"
+        out.write_text("\n".join(lines) + "\n")
+        return out
+
+    def argv(self) -> list[str]:
+        return [BPFTRACE, str(self.script())]
+
+    def env(self) -> dict[str, str]:
+        # maps with a key per state: newclose makes thousands of states
+        return dict(os.environ, BPFTRACE_MAP_KEYS_MAX="65536")
+
+    def on_ready(self, m: re.Match[str]) -> None:
+        self.expected_fds = int(m.group(1))
+        self.ready.set()
+
+
+class Funclatency(Peer):
+    ready_re = re.compile(r"Tracing (\d+) functions")
+
+    def argv(self) -> list[str]:
+        pattern = SYMBOL_RE if self.backend == "kernel" else f"{LIBRARY}:{SYMBOL_RE}"
+        return [FUNCLATENCY, "-F", "-l", "4", "-r", pattern]
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, PYTHONUNBUFFERED="1")
+
+    def on_line(self, line: str) -> None:
+        super().on_line(line)
+        if "0 functions matched" in line:
+            self.failure = line.strip()
+
+
+class Trace(Peer):
+    ready_re = re.compile(r"PID\s+TID\s+COMM\s+FUNC")
+
+    def argv(self) -> list[str]:
+        where = f"{LIBRARY}" if self.backend == "user" else ""
+        specs = []
+        for sym, args, ret in CONTRACT:
+            specs.append(f"p:{where}:{sym} {args}")
+            if ret is not None:
+                specs.append(f"r:{where}:{sym} {ret}")
+        return [TRACE, "-t", *specs]
+
+
+def leftover_probes() -> str:
+    """Kprobe/uprobe events on our functions still registered in tracefs."""
+    found = []
+    for name in ("kprobe_events", "uprobe_events"):
+        try:
+            text = Path("/sys/kernel/tracing", name).read_text()
+        except OSError:
+            continue
+        found += [ln.split()[0] for ln in text.splitlines()
+                  if "lunatik_" in ln and (name == "kprobe_events" or str(LIBRARY) in ln)]
+    return ", ".join(found)
+
+
+def session(name: str, backend: str, p: Params) -> Session:
+    if name == "untraced":
+        return Untraced(name)
+    if name in OURS:
+        return Ours(name, backend)
+    return {"bpftrace": Bpftrace, "funclatency": Funclatency, "trace": Trace}[name](
+        name, backend, p)
+
+
+# ---- the run ----
+
+def _sees(name: str, backend: str) -> str:
+    return SEES.get(name, "").replace("{contention}", ", contention" if backend == "kernel" else "")
+
+
+def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
+    p = params(backend, quick)
+    prepare(backend)
+    t_start = time.monotonic()
+    figures: list[Figure] = []
+    base: dict[str, float] = {}
+    for name in CONFIGS + ("untraced",):
+        final = name == "untraced" and bool(base)
+        s = session(name, backend, p)
+        print(f"bench: throughput {backend}: {name}{' (again)' if final else ''}", flush=True)
+        try:
+            s.start()
+        except Exception as exc:    # a tracer error: one line, the bench goes on
+            s.failure = f"{type(exc).__name__}: {exc}"
+        results: dict[str, Measured] = {}
+        if not s.failure:
+            try:
+                for w in WORKLOADS:
+                    results[w] = measure(backend, w, p, s.between)
+            finally:
+                try:
+                    note = s.stop()
+                except Exception as exc:
+                    note = f"stopping failed: {type(exc).__name__}: {exc}"
+        else:
+            note = ""
+            if isinstance(s, Ours) and s.tracer is not None:
+                try:
+                    s.stop()
+                except Exception:
+                    pass
+        for what, value, extra in s.startup:
+            figures.append(Figure(where, "startup", what, round(value, 4), "s", None, extra))
+        if final:
+            for f in list(figures):
+                if f.group == "throughput" and f.what.endswith(" / untraced"):
+                    w = f.what.split(" / ")[0]
+                    end = results.get(w)
+                    if end is None or not end.ops_per_s:
+                        continue
+                    drift = end.ops_per_s / f.value - 1 if f.value else 0.0
+                    figures[figures.index(f)] = Figure(
+                        f.where, f.group, f.what, f.value, f.unit, f.ratio,
+                        (f.note + "; " if f.note else "") +
+                        f"at the end {end.ops_per_s:,.0f} ops/s (drift {drift:+.1%})")
+            continue
+        for w in WORKLOADS:
+            figures.append(_figure(where, backend, name, w, results.get(w), s, note, base))
+    took = time.monotonic() - t_start
+    print(f"bench: throughput {backend}: {took:.0f} s", flush=True)
+    return figures
+
+
+def _figure(where: str, backend: str, name: str, w: str, m: Measured | None,
+            s: Session, note: str, base: dict[str, float]) -> Figure:
+    what = f"{w} / {name}"
+    if s.failure or m is None:
+        why = s.failure or "not measured"
+        return Figure(where, "throughput", what, 0.0, "ops/s", None,
+                      f"{name} did not run: {why}")
+    if m.failure:
+        return Figure(where, "throughput", what, 0.0, "ops/s", None,
+                      f"driver failed: {m.failure}")
+    if name == "untraced":
+        base[w] = m.ops_per_s
+    ratio = m.ops_per_s / base[w] if base.get(w) else None
+    parts = [f"median of {len(m.samples)} x {_spread(m.samples)}"]
+    if m.errors:
+        parts.append(f"{m.errors} op errors")
+    if name != "untraced":
+        parts.append(_sees(name, backend))
+        if note:
+            parts.append(note)
+    return Figure(where, "throughput", what, round(m.ops_per_s, 1), "ops/s",
+                  None if ratio is None else round(ratio, 4), "; ".join(parts))
+
+
+def _spread(samples: list[float]) -> str:
+    if not samples:
+        return "-"
+    lo, hi = min(samples), max(samples)
+    mid = statistics.median(samples)
+    return f"(spread {(hi - lo) / mid:.0%})" if mid else "-"
