@@ -89,3 +89,47 @@ def loaded_programs(prefix: str = "lunatik_") -> dict[int, str]:
 def uprobe_events() -> list[str]:
     path = Path("/sys/kernel/tracing/uprobe_events")
     return [line for line in path.read_text().splitlines() if "lunatik" in line]
+
+
+def kprobe_events() -> list[str]:
+    """Lines of tracefs' kprobe_events naming lunatik (kprobes made through
+    that file; BCC's perf-PMU kprobes are not listed there)."""
+    path = Path("/sys/kernel/tracing/kprobe_events")
+    return [line for line in path.read_text().splitlines() if "lunatik" in line]
+
+
+def module_kprobes(module: str = "lunatik") -> list[str]:
+    """Every registered kprobe on the module's code, however it was made
+    (debugfs' kprobes/list: `ADDR  k|r  SYMBOL+OFF  [MODULE] [FLAGS]`)."""
+    path = Path("/sys/kernel/debug/kprobes/list")
+    return [line for line in path.read_text().splitlines() if f"[{module}]" in line]
+
+
+def freed_incarnations(events: Iterable[Event]) -> tuple[int, list[str]]:
+    """Pairs every successful CREATE with the FREE of that address: returns
+    how many states were created, and what is wrong (a state never freed,
+    a FREE with curralloc not 0, a FREE of nothing). A close may free a
+    state before its creator's CREATE is seen (the state is published
+    inside create, the event comes at create's return): that FREE waits
+    for its CREATE."""
+    from lunatik_bpf.events import Free
+    live: dict[int, Create] = {}
+    early: dict[int, Free] = {}
+    created, problems = 0, []
+    for e in events:
+        if isinstance(e, Create) and e.ok:
+            created += 1
+            if e.state in early:
+                del early[e.state]
+            elif e.state in live:
+                problems.append(f"{e.short()}: created again before its free")
+            else:
+                live[e.state] = e
+        elif isinstance(e, Free):
+            if e.curralloc != 0:
+                problems.append(f"{e.short()}: curralloc {e.curralloc} at free")
+            if live.pop(e.state, None) is None:
+                early[e.state] = e
+    problems += [f"{c.short()}: never freed" for c in live.values()]
+    problems += [f"{f.short()}: free of no state created" for f in early.values()]
+    return created, problems

@@ -122,6 +122,30 @@ def test_names_unique_among_live_states():
     assert run(life()[:-1] + [ev(Remove, 0, "s", ret=0)] + dup) == []
 
 
+def test_unpublished_unseen_is_no_duplicate():
+    """close_all unpublishes with no REMOVE: its put, by a thread that took
+    no reference, is the table's. A new state of the name while an execute
+    still holds the old one is no duplicate; a put of the execute's own
+    reference leaves the old one published, and then it is one."""
+    held = life()[:3] + [ev(Get, A, "s", 2, count=2)]
+    new = [ev(Create, B, "s", 4, maxalloc=1000)]
+    assert run(held + [ev(Put, A, "s", 3, count=1)] + new) == []
+    assert run(held + [ev(Put, A, "s", 2, count=1)] + new) == ["names_unique"]
+
+
+def test_reused_address_does_not_keep_its_old_name():
+    """A state closed by close_all (no REMOVE) and freed; its address is
+    reused by a state of another name: a new state of the first name is
+    no duplicate."""
+    gone = life()[:3] + [ev(Alloc, A, "s", 3, osize=300, nsize=0, curralloc=300,
+                            maxalloc=1000),
+                         ev(Free, A, "s", 3, curralloc=0, maxalloc=1000),
+                         ev(Put, A, "s", 3, count=0)]
+    reused = [ev(Alloc, A, "t", 5, osize=0, nsize=100, curralloc=0, maxalloc=1000),
+              ev(Create, A, "t", 5, maxalloc=1000)]
+    assert run(gone + reused + [ev(Create, B, "s", 4, maxalloc=1000)]) == []
+
+
 def test_drops_are_one_finding():
     obs = Observer()
     assert obs.note_drops(0) == []
