@@ -232,6 +232,135 @@ def decode(record: Any) -> Event:
         raise UnknownEvent(f"unknown event kind {record.kind}") from None
 
 
+# ---- the fast path: records as bytes, one struct.Struct ----
+#
+# The tracer's consumer decodes the raw bytes of each ring-buffer record with
+# one precompiled struct.Struct. Its format is derived from the ctypes class
+# BCC generated from bpf/events.h (RawDecoder(ctypes_class)), so that header
+# stays the only definition of the layout; the per-kind functions below are
+# generated once from the dataclasses' fields and give exactly what decode()
+# gives for the same record (tests/tracer/test_fast_decode.py).
+
+# field of the event -> expression over the record's fields (r_<field>)
+_RAW_FIELDS: dict[str, dict[str, str]] = {
+    "create": {"maxalloc": "r_maxalloc", "error": "r_ret", "latency": "r_latency"},
+    "remove": {"ret": "r_ret"},
+    "lookup": {"via": "'stateget' if r_flags == LOOKUP_STATEGET else 'statelookup'",
+               "users": "r_count"},
+    "get": {"count": "r_count"},
+    "put": {"count": "r_count"},
+    "exec_begin": {"length": "r_len",
+                   "code": "r_code[:min(r_code_len, CODE_MAX)].split(b'\\0', 1)[0]"},
+    "exec_end": {"status": "r_ret", "latency": "r_latency", "length": "r_len"},
+    "alloc": {"osize": "r_osize", "nsize": "r_nsize", "curralloc": "r_curralloc",
+              "maxalloc": "r_maxalloc"},
+    "deny": {"osize": "r_osize", "nsize": "r_nsize", "curralloc": "r_curralloc",
+             "maxalloc": "r_maxalloc"},
+    "free": {"curralloc": "r_curralloc", "maxalloc": "r_maxalloc"},
+    "lock": {"wait": "r_latency", "contended": "bool(r_flags & LOCK_CONTENDED)"},
+    "unlock": {"hold": "r_latency"},
+    "contention": {"wait": "r_latency"},
+}
+_HEADER_FIELDS = {"ts": "r_ts", "pid": "r_pid", "tid": "r_tid",
+                  "comm": "(texts_get(r_comm) or text(r_comm))", "cpu": "r_cpu",
+                  "state": "r_state", "name": "(texts_get(r_name) or text(r_name))"}
+_CLASSES: dict[str, type[Event]] = {c.kind: c for c in (
+    Create, Remove, Lookup, Get, Put, ExecBegin, ExecEnd, Alloc, Deny, Free, Lock,
+    Unlock, Contention)}
+assert set(_RAW_FIELDS) == set(KINDS) == set(_CLASSES), "events.py lags behind bpf/events.h"
+
+_SIGNED = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def struct_format(ctype: Any) -> tuple[str, tuple[str, ...]]:
+    """The struct format ('=' sizes, explicit padding) and field names of a
+    flat ctypes Structure of scalars and char arrays (what BCC generates for
+    a ring-buffer record). Char arrays become bytes of their full length."""
+    import ctypes
+    fmt, names, pos = "=", [], 0
+    for fname, ftype, *_ in ctype._fields_:
+        off = getattr(ctype, fname).offset
+        if off < pos:
+            raise ValueError(f"{fname}: overlapping or bit fields are not supported")
+        fmt += "x" * (off - pos)
+        size = ctypes.sizeof(ftype)
+        if issubclass(ftype, ctypes.Array):
+            if ftype._type_ is not ctypes.c_char:
+                raise ValueError(f"{fname}: only char arrays are supported")
+            fmt += f"{size}s"
+        else:
+            code = getattr(ftype, "_type_", None)
+            if not isinstance(code, str) or size not in _SIGNED:
+                raise ValueError(f"{fname}: {ftype} is not a scalar")
+            c = _SIGNED[size]
+            fmt += c.upper() if code in "BHILQNP" else c
+        names.append(fname)
+        pos = off + size
+    fmt += "x" * (ctypes.sizeof(ctype) - pos)
+    return fmt, tuple(names)
+
+
+class RawDecoder:
+    """bytes of one record (struct lunatik_event) -> Event, the same Event as
+    decode(ctypes record) gives. Built from BCC's ctypes class of the record."""
+
+    TEXT_CACHE = 4096       # distinct comm/name byte strings kept decoded
+
+    def __init__(self, ctype: Any) -> None:
+        import ctypes
+        import struct
+        fmt, names = struct_format(ctype)
+        self.struct = struct.Struct(fmt)
+        if self.struct.size != ctypes.sizeof(ctype):
+            raise ValueError(f"struct format {fmt} is {self.struct.size} bytes, the record "
+                             f"{ctypes.sizeof(ctype)}")
+        missing = {f[2:] for k in _RAW_FIELDS.values() for v in k.values()
+                   for f in re.findall(r"\br_\w+", v)} | {"kind"} | {
+                   v[2:] for v in re.findall(r"\br_\w+", " ".join(_HEADER_FIELDS.values()))}
+        missing -= set(names)
+        if missing:
+            raise ValueError(f"the record lacks fields {sorted(missing)}")
+        self.size = self.struct.size
+        self.kind_index = names.index("kind")
+        self._texts: dict[bytes, str] = {}
+        unpack = self.struct.unpack_from
+        ns: dict[str, Any] = {"new": object.__new__, "text": self._text,
+                              "texts_get": self._texts.get,
+                              "LOOKUP_STATEGET": LOOKUP_STATEGET, "CODE_MAX": CODE_MAX,
+                              "LOCK_CONTENDED": LOCK_CONTENDED, "UnknownEvent": UnknownEvent}
+        params = ", ".join("r_" + n for n in names)
+        src = []
+        for kind, extra in _RAW_FIELDS.items():
+            cls = _CLASSES[kind]
+            ns[f"C_{kind}"] = cls
+            exprs = {**_HEADER_FIELDS, **extra}
+            fields = [f.name for f in __import__("dataclasses").fields(cls)]
+            assert set(fields) == set(exprs), (kind, fields)
+            body = "\n".join(f"    d[{f!r}] = {exprs[f]}" for f in fields)
+            src.append(f"def d_{kind}({params}):\n    o = new(C_{kind})\n"
+                       f"    d = o.__dict__\n{body}\n    return o\n")
+        exec("\n".join(src), ns)  # noqa: S102 - generated from the tables above
+        self._by_kind = {KINDS[k]: ns[f"d_{k}"] for k in _RAW_FIELDS}
+        by_kind, ki = self._by_kind, self.kind_index
+
+        def decode_raw(raw: Any) -> Event:
+            v = unpack(raw)
+            try:
+                return by_kind[v[ki]](*v)
+            except KeyError:
+                raise UnknownEvent(f"unknown event kind {v[ki]}") from None
+        self.decode = decode_raw
+
+    def _text(self, raw: bytes) -> str:
+        s = self._texts.get(raw)
+        if s is None:
+            s = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+            if len(self._texts) >= self.TEXT_CACHE:
+                self._texts.clear()
+            self._texts[raw] = s
+        return s
+
+
 @dataclass
 class Histogram:
     """A log2 histogram: slot -> count; slot s > 0 holds [2^(s-1), 2^s), slot 0 holds 0

@@ -9,11 +9,7 @@ Real orderings it tolerates:
 - addresses are reused after free: a CREATE (or a fresh embryo allocation,
   curralloc 0) on a dead address starts a new incarnation;
 - tracing may start while states live: an unknown address is adopted, with
-  the checks that need a baseline (refcount arithmetic) off;
-- a state is unpublished before the tracer can see it: close_all shows no
-  REMOVE and a close's REMOVE comes after its put; a put by a thread that
-  took no reference of its own is the table's, and from it on the state is
-  unpublished (names_unique no longer counts it).
+  the checks that need a baseline (refcount arithmetic) off.
 """
 from __future__ import annotations
 
@@ -43,7 +39,6 @@ class Shadow:
     allocs: int = 0
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=EVIDENCE))
     reported: dict[str, int] = field(default_factory=dict)  # check -> occurrences
-    held: dict[int, int] = field(default_factory=dict)      # tid -> references it took
 
 
 @dataclass
@@ -64,15 +59,19 @@ class Observer:
         self.last_by_tid: dict[int, Event] = {}
         self.findings: list[Finding] = []
         self.drops_reported = 0
+        self._handlers = {cls: getattr(self, "_on_" + cls.kind) for cls in _KINDS}
 
     # ---- entry points ----
 
     def feed(self, ev: Event) -> list[Finding]:
         out: list[Finding] = []
-        handler = getattr(self, "_on_" + ev.kind)
+        handler = self._handlers.get(type(ev))
+        if handler is None:
+            handler = getattr(self, "_on_" + ev.kind)
         handler(ev, out)
         self.last_by_tid[ev.tid] = ev
-        self.findings.extend(out)
+        if out:
+            self.findings.extend(out)
         return out
 
     def note_drops(self, drops: int) -> list[Finding]:
@@ -137,24 +136,30 @@ class Observer:
         return sh
 
     def _account(self, sh: Shadow, ev: Event, out: list[Finding]) -> None:
-        """Applies one allocation event to a shadow, with its checks."""
+        """Applies one allocation event to a shadow, with its checks.
+        (The hot path of the observer: the checks' conditions are tested here
+        first, the findings built only when one fails.)"""
         sh.recent.append(ev)
-        if isinstance(ev, Alloc | Deny) and ev.maxalloc:
-            sh.maxalloc = ev.maxalloc
-        if isinstance(ev, Alloc | Deny | Free):
-            if sh.curralloc is None:
-                sh.curralloc = ev.curralloc
+        cls = type(ev)
+        if cls is Alloc or cls is Deny or isinstance(ev, Alloc | Deny):
+            if ev.maxalloc:
+                sh.maxalloc = ev.maxalloc
+        elif not isinstance(ev, Free):
+            return
+        if sh.curralloc is None:
+            sh.curralloc = ev.curralloc
+        if ev.curralloc != sh.curralloc:
             f = check_rebuilt(ev, sh.curralloc, *list(sh.recent)[-4:-1])
             if f:
                 self._report(out, sh, f)
                 sh.curralloc = ev.curralloc     # resync, report each drift once
-        if isinstance(ev, Alloc):
+        if cls is Alloc or isinstance(ev, Alloc):
             sh.allocs += 1
-            assert sh.curralloc is not None
             sh.curralloc = sh.curralloc - ev.osize + ev.nsize
-            f = check_alloc_limit(ev)
-            if f:
-                self._report(out, sh, f)
+            if ev.maxalloc and ev.curralloc - ev.osize + ev.nsize > ev.maxalloc:
+                f = check_alloc_limit(ev)
+                if f:
+                    self._report(out, sh, f)
         elif isinstance(ev, Deny):
             f = check_deny(ev)
             if f:
@@ -186,7 +191,7 @@ class Observer:
         sh.recent.append(ev)
         prev = self.names.get(ev.name)
         if prev is not None and prev != ev.state and prev in self.live \
-                and self.live[prev].published and self.live[prev].name == ev.name:
+                and self.live[prev].published:
             self._report(out, sh, finding("names_unique", ev,
                          f"created while state {prev:#x} of the same name is live",
                          *list(self.live[prev].recent)[:1]))
@@ -212,7 +217,6 @@ class Observer:
         if isinstance(prev, Get) and prev.state == ev.state and prev.count > 0:
             return      # stateget took its reference through lunatik_getstate
         sh.users += 1
-        sh.held[ev.tid] = sh.held.get(ev.tid, 0) + 1
 
     def _on_get(self, ev: Get, out: list[Finding]) -> None:
         sh = self._shadow(ev, out)
@@ -221,10 +225,8 @@ class Observer:
         if ev.count < 0:
             self._report(out, sh, finding("refcount_nonnegative", ev,
                          f"getstate returned count {ev.count}"))
-        if ev.count > 0:
-            sh.held[ev.tid] = sh.held.get(ev.tid, 0) + 1
-            if sh.users is not None:
-                sh.users += 1
+        if ev.count > 0 and sh.users is not None:
+            sh.users += 1
 
     def _on_put(self, ev: Put, out: list[Finding]) -> None:
         sh = self._shadow(ev, out)
@@ -232,13 +234,6 @@ class Observer:
             return
         if sh.users is not None:
             sh.users -= 1
-        if sh.held.get(ev.tid):
-            sh.held[ev.tid] -= 1
-        else:
-            # a put by a thread that took no reference: the table's, put by
-            # a close or close_all after unpublishing the state (close_all
-            # shows no REMOVE; a close's REMOVE comes after this put)
-            self._unpublish(sh)
         if ev.count < 0 or (sh.users is not None and sh.users < 0):
             self._report(out, sh, finding("refcount_nonnegative", ev,
                          f"putstate returned count {ev.count}, references counted "
@@ -255,16 +250,10 @@ class Observer:
             if ev.state in self.live and self.live[ev.state] is sh:
                 del self.live[ev.state]
                 self.dead[ev.state] = sh
-            self._unpublish(sh)     # the name must not follow a reused address
         elif sh.users == 0 and not sh.zeroed:
             self._report(out, sh, finding("refcount_zero_once", ev,
                          f"the last reference was put but the refcount is {ev.count}: "
                          f"the state is never freed", *list(sh.recent)[-5:-1]))
-
-    def _unpublish(self, sh: Shadow) -> None:
-        sh.published = False
-        if self.names.get(sh.name) == sh.addr:
-            del self.names[sh.name]
 
     def _on_exec_begin(self, ev: ExecBegin, out: list[Finding]) -> None:
         if self._shadow(ev, out) is None:
@@ -283,13 +272,31 @@ class Observer:
             del self.open_exec[ev.tid]
 
     def _on_alloc(self, ev: Alloc, out: list[Finding]) -> None:
+        # the common case first, inline: a live state, the curralloc rebuilt
+        # so far matches the state's own, within its limit (what _account
+        # does then, without a finding); anything else takes the full path
+        sh = self.live.get(ev.state)
+        if sh is not None and sh.freed_by is None and sh.curralloc == ev.curralloc:
+            after = ev.curralloc - ev.osize + ev.nsize
+            limit = ev.maxalloc
+            if not limit or after <= limit:
+                sh.recent.append(ev)
+                if limit:
+                    sh.maxalloc = limit
+                sh.allocs += 1
+                sh.curralloc = after
+                return
         self._alloc_or_deny(ev, out)
 
     def _on_deny(self, ev: Deny, out: list[Finding]) -> None:
         self._alloc_or_deny(ev, out)
 
     def _alloc_or_deny(self, ev: Alloc | Deny, out: list[Finding]) -> None:
-        if ev.state in self.live:
+        sh = self.live.get(ev.state)
+        if sh is not None:
+            if sh.freed_by is None:     # _shadow's path for a live state, inline
+                self._account(sh, ev, out)
+                return
             sh = self._shadow(ev, out)
             if sh is not None:
                 sh.recent.pop()
@@ -342,5 +349,9 @@ class Observer:
     def _on_contention(self, ev: Contention, out: list[Finding]) -> None:
         self._shadow(ev, out)
 
+
+# the event classes whose handlers feed looks up by class ("_on_" + kind otherwise)
+_KINDS = (Create, Remove, Lookup, Get, Put, ExecBegin, ExecEnd, Alloc, Deny, Free, Lock,
+          Unlock, Contention)
 
 __all__ = ["Observer", "Shadow", "CHECKS"]

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Any, Callable
 
 from .checks import Finding
-from .events import BPF_DIR, HIST_NAMES, KIND_NAMES, Event, Histogram, decode
+from .events import BPF_DIR, HIST_NAMES, KIND_NAMES, Event, Histogram, RawDecoder
 from .observer import Observer
 
 KERNEL_DIR = BPF_DIR.parent / "kernel"
@@ -255,15 +255,46 @@ class Program:
         except Exception as exc:  # BCC raises bare Exception
             raise CompileError(f"BPF compile/load failed: {exc}") from None
         self.compile_seconds = time.monotonic() - t0
+        # the session's consumer: called with each record, a ctypes char
+        # array over the ring buffer's memory, valid during the call only
         self._sink: Callable[[Any], None] | None = None
         self.busy = False
+        self.decoder: RawDecoder | None = None
         if mode == "stream":
-            self.bpf[b"events"].open_ring_buffer(self._on_record)
+            ring = self.bpf[b"events"]
+            # BCC's ctypes class of struct lunatik_event (from bpf/events.h)
+            # gives the one struct.Struct the records are decoded with
+            probe = ctypes.create_string_buffer(4096)
+            self.decoder = RawDecoder(type(ring.event(ctypes.addressof(probe))))
+            self._record_at = (ctypes.c_char * self.decoder.size).from_address
+            self._open_ring(ring)
 
-    def _on_record(self, _ctx: Any, data: Any, _size: int) -> int:
-        if self._sink is not None:
-            self._sink(self.bpf[b"events"].event(data))
+    def _open_ring(self, ring: Any) -> None:
+        """Registers _on_record as the ring buffer's callback, straight as
+        the ctypes callback when this BCC allows (its open_ring_buffer adds a
+        Python wrapper per record), else through open_ring_buffer."""
+        cb_type = getattr(getattr(_import_bcc(), "libbcc", None), "_RINGBUF_CB_TYPE", None)
+        if cb_type is not None and hasattr(self.bpf, "_open_ring_buffer"):
+            self._ring_cb = cb_type(self._on_record)        # referenced while open
+            self.bpf._open_ring_buffer(ring.map_fd, self._ring_cb, None)
+        else:
+            ring.open_ring_buffer(self._on_record)
+
+    def _on_record(self, _ctx: Any, data: Any, size: int) -> int:
+        """One ring-buffer record at address data, to the session (no copy:
+        the sink decodes it before it returns)."""
+        sink = self._sink
+        if sink is not None:
+            if size == self.decoder.size:   # type: ignore[union-attr]
+                sink(self._record_at(data))
+            else:
+                sink((ctypes.c_char * size).from_address(data))
         return 0
+
+    def decode(self, raw: Any) -> Event:
+        """The Event of one record (its bytes, or any buffer over them)."""
+        assert self.decoder is not None, "a summary program has no records"
+        return self.decoder.decode(raw)
 
     def reset(self) -> None:
         """Clears the maps a session reads (counters, histograms, drops, stashes)."""
@@ -348,7 +379,8 @@ class Tracer:
                  interval: float = 0.1,
                  on_event: Callable[[Event], None] | None = None,
                  on_finding: Callable[[Finding], None] | None = None,
-                 on_summary: Callable[[Summary], None] | None = None) -> None:
+                 on_summary: Callable[[Summary], None] | None = None,
+                 retain: bool = True) -> None:
         if program is not None and program.key != ProgramKey(backend, mode, ringbuf_pages):
             # the program decides: backend/mode/ring size follow it
             backend, mode, ringbuf_pages = (program.key.backend, program.key.mode,
@@ -369,7 +401,15 @@ class Tracer:
         self.program = program
         self._own_program = program is None
         self.observer = Observer()
+        # every event of the session (stream mode); retain=False keeps none
+        # (a long live session: memory stays flat, on_event and the observer
+        # still see each one, event_count counts them)
+        self.retain = retain
         self.events: list[Event] = []
+        self.event_count = 0
+        self._feed = self.observer.feed
+        self._decode: Callable[[bytes], Event] | None = (
+            program.decoder.decode if program is not None and program.decoder else None)
         self.drops = 0
         self.attach_seconds = 0.0
         self.target = ""
@@ -434,6 +474,9 @@ class Tracer:
         try:
             self.program.reset()
             if self.mode == "stream":
+                assert self.program.decoder is not None
+                self._decode = self.program.decoder.decode
+                self._feed = self.observer.feed
                 self.program._sink = self._on_record
             t0 = time.monotonic()
             self._attach()
@@ -584,13 +627,19 @@ class Tracer:
         self._module_checked = now
         return _module_identity() != self._module_id
 
-    def _on_record(self, record: Any) -> None:
-        ev = decode(record)
-        self.events.append(ev)
+    def _on_record(self, raw: Any) -> None:
+        """One record (a buffer over its bytes): decoded, kept, checked (the
+        polling thread)."""
+        ev = self._decode(raw)
+        self.event_count += 1
+        if self.retain:
+            self.events.append(ev)
         if self.on_event is not None:
             self.on_event(ev)
-        for f in self.observer.feed(ev):
-            self._found(f)
+        out = self._feed(ev)
+        if out:
+            for f in out:
+                self._found(f)
 
     def _found(self, f: Finding) -> None:
         if self.on_finding is not None:
@@ -607,7 +656,7 @@ class Tracer:
     def _read_summary(self) -> Summary:
         assert self.program is not None
         b = self.program.bpf
-        summary = Summary(drops=self.program.drops(), events=len(self.events),
+        summary = Summary(drops=self.program.drops(), events=self.event_count,
                           findings=len(self.findings))
         for k, v in b[b"counters"].items():
             counts = {KIND_NAMES[i]: int(v.n[i]) for i in KIND_NAMES}
