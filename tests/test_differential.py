@@ -220,12 +220,15 @@ SIZES = st.sampled_from([0, 1, 16, 1 << 17, 1 << 20])
 
 
 class ControlPlane(RuleBasedStateMachine):
-    """Random new/close/lookup/execute/close_all on the user library and
-    on the model: the same outcome each step, the same list always."""
+    """Random new/close/lookup/execute/close_all on a backend (the user
+    library here; the module in KernelControlPlane, same rules) and on the
+    model: the same outcome each step, the same list always."""
+
+    backend = "user"
 
     @initialize()
     def setup(self) -> None:
-        self.states = lunatik_bpf.connect("user")
+        self.states = lunatik_bpf.connect(self.backend)
         self.states.close_all()
         limits = self.states.limits()
         assert limits is not None
@@ -273,11 +276,23 @@ class ControlPlane(RuleBasedStateMachine):
     def teardown(self) -> None:
         if hasattr(self, "states"):
             self.states.close_all()
+            self.states.disconnect()
+
+
+class KernelControlPlane(ControlPlane):
+    """The same machine on the module, through netlink."""
+
+    backend = "kernel"
 
 
 TestControlPlane = ControlPlane.TestCase
 TestControlPlane.settings = settings(max_examples=60, stateful_step_count=40,
                                      deadline=None)
+# inside the VM each step is a netlink round trip in a TCG guest: fewer
+TestKernelControlPlane = pytest.mark.kernel(KernelControlPlane.TestCase)
+TestKernelControlPlane.settings = settings(
+    max_examples=20 if IN_VM else 60, stateful_step_count=30 if IN_VM else 40,
+    deadline=None, **DATABASE)
 
 
 def test_model_rules_match_names(backend: States) -> None:

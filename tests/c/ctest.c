@@ -531,6 +531,172 @@ static void test_klua_generation(void)
 	CHECK(klua_state_lookup("k3") == NULL);
 }
 
+/*
+ * The bad-input matrix at the C entry points (tests/test_bad_input.py has
+ * it for the Python API on both backends and for raw netlink): every entry
+ * that takes a name, with each bad name; maxalloc 0, 1, huge; the chunk
+ * cells. After each: the table and a bystander's curralloc are what they
+ * were, the state the code ran in is back to its size and runs code.
+ * (An embedded NUL cannot be said to a C entry: it ends the name there.)
+ */
+static void check_bystander(unsigned long long want)
+{
+	struct lunatik_info infos[4];
+
+	CHECK_EQ(lunatik_ctl_list(infos, 4, 0), 1);
+	CHECK_STR(infos[0].name, "bystander");
+	CHECK_EQ(infos[0].curralloc, want);
+	CHECK_EQ(infos[0].users, 1);
+}
+
+/* curralloc once three more full collections free nothing more */
+static unsigned long long settle(const char *name)
+{
+	unsigned long long now = curralloc(name), before;
+	int i, j;
+
+	for (i = 0; i < 40; i++) {
+		for (j = 0; j < 3; j++)
+			CHECK_EQ(run(name, "collectgarbage()"), LUA_OK);
+		before = now;
+		now = curralloc(name);
+		if (now >= before)
+			break;
+	}
+	return now;
+}
+
+static void test_bad_input(void)
+{
+	char n64[LUNATIK_NAME_MAXSIZE + 1], n63[LUNATIK_NAME_MAXSIZE];
+	const struct { const char *name; int err; } names[] = {
+		{ NULL, -EINVAL }, { "", -EINVAL }, { n64, -ENAMETOOLONG },
+		{ "\xff\xfe", -EINVAL }, { "a\xc3(", -EINVAL },
+		{ "caf\xc3\xa9", -EINVAL }, { "a b", -EINVAL },
+	};
+	const struct { const char *code; int status; const char *msg; } codes[] = {
+		{ "", LUA_OK, "" },
+		{ "return +", LUA_ERRSYNTAX, "lunatik:1: unexpected symbol near '+'" },
+		{ "error('boom')", LUA_ERRRUN, "lunatik:1: boom" },
+		{ "while true do end", LUA_ERRRUN, "instruction budget exhausted" },
+		{ "local function f() return 1 + f() end return f()", LUA_ERRMEM,
+		  "not enough memory" },
+		{ "local s = 'x' while true do s = s .. s end", LUA_ERRMEM,
+		  "not enough memory" },
+		{ "local t = {} local i = 0 while true do i = i + 1 t[i] = {i} end",
+		  LUA_ERRMEM, "not enough memory" },
+	};
+	struct lunatik_info info;
+	unsigned long long by, empty, now;
+	size_t len, i;
+	char *huge;
+
+	memset(n64, 'n', sizeof(n64));
+	n64[LUNATIK_NAME_MAXSIZE] = '\0';
+	memset(n63, 'm', sizeof(n63));
+	n63[LUNATIK_NAME_MAXSIZE - 1] = '\0';
+
+	CHECK_EQ(lunatik_ctl_new("bystander", MIB), 0);
+	CHECK_EQ(run("bystander", "keep = string.rep('b', 1000)"), LUA_OK);
+	by = settle("bystander");
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *name = names[i].name;
+		int err = names[i].err;
+		lunatik_State *s;
+
+		CHECK_EQ(lunatik_ctl_new(name, MIB), err);
+		CHECK_EQ(lunatik_ctl_close(name), err);
+		CHECK_EQ(lunatik_ctl_info(name, &info), err);
+		len = sizeof(out);
+		CHECK_EQ(lunatik_ctl_execute(name, "return 1", 8, out, &len), err);
+		CHECK_EQ(len, 0);
+		CHECK_STR(out, "");
+		s = lunatik_create(MIB, name);
+		CHECK(IS_ERR(s) && PTR_ERR(s) == err);
+		CHECK_EQ(lunatik_remove(name), err);
+		CHECK(lunatik_statelookup(name) == NULL);
+		CHECK(lunatik_stateget(name) == NULL);
+		CHECK(lunatik_newstate(MIB, name) == NULL);
+		CHECK_EQ(lunatik_close(name), -1);
+		CHECK(klua_state_create(MIB, name) == NULL);
+		CHECK(klua_state_lookup(name) == NULL);
+		CHECK_EQ(klua_state_destroy(name), -1);
+		check_bystander(by);
+	}
+
+	/* 63 bytes: the longest name, accepted by every entry */
+	CHECK_EQ(lunatik_ctl_new(n63, MIB), 0);
+	CHECK_EQ(lunatik_ctl_info(n63, &info), 0);
+	CHECK_STR(info.name, n63);
+	CHECK_EQ(run(n63, "return 'long'"), LUA_OK);
+	CHECK_STR(out, "long");
+	CHECK(lunatik_statelookup(n63) != NULL);
+	CHECK_EQ(lunatik_ctl_close(n63), 0);
+	CHECK(lunatik_newstate(MIB, n63) != NULL);
+	CHECK(klua_state_lookup(n63) != NULL);
+	CHECK_EQ(klua_state_destroy(n63), 0);
+	check_bystander(by);
+
+	/* maxalloc */
+	CHECK_EQ(lunatik_ctl_new("limited", 0), -EINVAL);
+	CHECK_EQ(lunatik_ctl_new("limited", 1), -EDQUOT);
+	CHECK_EQ(lunatik_ctl_new("limited", (size_t)-1), -EINVAL);
+	CHECK_EQ(lunatik_ctl_new("limited", lunatik_limits.max_maxalloc + 1),
+		 -EINVAL);
+	CHECK(lunatik_newstate(1, "limited") == NULL);
+	CHECK(klua_state_create((size_t)-1, "limited") == NULL);
+	CHECK_EQ(lunatik_ctl_info("limited", &info), -ENOENT);
+	check_bystander(by);
+
+	/* code, in a state of its own */
+	CHECK_EQ(lunatik_ctl_new("victim", MIB), 0);
+	CHECK_EQ(run("victim", "mark = 'kept'"), LUA_OK);
+	empty = settle("victim");
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		CHECK_EQ(run("victim", codes[i].code), codes[i].status);
+		CHECK_STR(out, codes[i].msg);
+		CHECK(curralloc("victim") <= MIB);
+		now = settle("victim");
+		CHECK(now >= empty && now <= empty + 2048);
+		CHECK_EQ(run("victim", "return mark, 1 + 1"), LUA_OK);
+		CHECK_STR(out, "kept\t2");
+	}
+	/* C levels: nested resumes stop at Lua's C-stack limit */
+	CHECK_EQ(run("victim", "local function f() return coroutine.wrap(f)() end "
+			       "return f()"), LUA_ERRRUN);
+	CHECK(strlen(out) >= 16 &&
+	      strcmp(out + strlen(out) - 16, "C stack overflow") == 0);
+	/* a binary chunk: its length, not strlen */
+	len = sizeof(out);
+	CHECK_EQ(lunatik_ctl_execute("victim", "\x1bLua\x54\x00\x19\x93\r\n\x1a\n",
+				     12, out, &len), LUA_ERRSYNTAX);
+	CHECK_STR(out, "attempt to load a binary chunk (mode is 't')");
+	/* no code at all: NULL with length 0 is the empty chunk */
+	len = sizeof(out);
+	CHECK_EQ(lunatik_ctl_execute("victim", NULL, 0, out, &len), LUA_OK);
+	CHECK_EQ(len, 0);
+	/* huge: one past max_code, and far past */
+	huge = malloc(lunatik_limits.max_code * 4);
+	memset(huge, ' ', lunatik_limits.max_code * 4);
+	len = sizeof(out);
+	CHECK_EQ(lunatik_ctl_execute("victim", huge, lunatik_limits.max_code + 1,
+				     out, &len), -E2BIG);
+	len = sizeof(out);
+	CHECK_EQ(lunatik_ctl_execute("victim", huge, lunatik_limits.max_code * 4,
+				     out, &len), -E2BIG);
+	CHECK_EQ(len, 0);
+	free(huge);
+	now = settle("victim");
+	CHECK(now >= empty && now <= empty + 2048);
+	CHECK_EQ(run("victim", "return mark"), LUA_OK);
+	CHECK_STR(out, "kept");
+	CHECK_EQ(lunatik_ctl_close("victim"), 0);
+	check_bystander(by);
+	CHECK_EQ(lunatik_ctl_close("bystander"), 0);
+	CHECK_EQ(lunatik_ctl_list(&info, 1, 0), 0);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -544,6 +710,7 @@ int main(void)
 	test_refcount();
 	test_control();
 	test_lunatik_generation();
+	test_bad_input();
 	test_klua_generation();
 	CHECK_EQ(lunatik_ctl_close_all(), 0);
 	lunatik_states_exit();
