@@ -9,7 +9,11 @@ Real orderings it tolerates:
 - addresses are reused after free: a CREATE (or a fresh embryo allocation,
   curralloc 0) on a dead address starts a new incarnation;
 - tracing may start while states live: an unknown address is adopted, with
-  the checks that need a baseline (refcount arithmetic) off.
+  the checks that need a baseline (refcount arithmetic) off;
+- a state is unpublished before the tracer can see it: close_all shows no
+  REMOVE and a close's REMOVE comes after its put; a put by a thread that
+  took no reference of its own is the table's, and from it on the state is
+  unpublished (names_unique no longer counts it).
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ class Shadow:
     allocs: int = 0
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=EVIDENCE))
     reported: dict[str, int] = field(default_factory=dict)  # check -> occurrences
+    held: dict[int, int] = field(default_factory=dict)      # tid -> references it took
 
 
 @dataclass
@@ -191,7 +196,7 @@ class Observer:
         sh.recent.append(ev)
         prev = self.names.get(ev.name)
         if prev is not None and prev != ev.state and prev in self.live \
-                and self.live[prev].published:
+                and self.live[prev].published and self.live[prev].name == ev.name:
             self._report(out, sh, finding("names_unique", ev,
                          f"created while state {prev:#x} of the same name is live",
                          *list(self.live[prev].recent)[:1]))
@@ -217,6 +222,7 @@ class Observer:
         if isinstance(prev, Get) and prev.state == ev.state and prev.count > 0:
             return      # stateget took its reference through lunatik_getstate
         sh.users += 1
+        sh.held[ev.tid] = sh.held.get(ev.tid, 0) + 1
 
     def _on_get(self, ev: Get, out: list[Finding]) -> None:
         sh = self._shadow(ev, out)
@@ -225,8 +231,10 @@ class Observer:
         if ev.count < 0:
             self._report(out, sh, finding("refcount_nonnegative", ev,
                          f"getstate returned count {ev.count}"))
-        if ev.count > 0 and sh.users is not None:
-            sh.users += 1
+        if ev.count > 0:
+            sh.held[ev.tid] = sh.held.get(ev.tid, 0) + 1
+            if sh.users is not None:
+                sh.users += 1
 
     def _on_put(self, ev: Put, out: list[Finding]) -> None:
         sh = self._shadow(ev, out)
@@ -234,6 +242,13 @@ class Observer:
             return
         if sh.users is not None:
             sh.users -= 1
+        if sh.held.get(ev.tid):
+            sh.held[ev.tid] -= 1
+        else:
+            # a put by a thread that took no reference: the table's, put by
+            # a close or close_all after unpublishing the state (close_all
+            # shows no REMOVE; a close's REMOVE comes after this put)
+            self._unpublish(sh)
         if ev.count < 0 or (sh.users is not None and sh.users < 0):
             self._report(out, sh, finding("refcount_nonnegative", ev,
                          f"putstate returned count {ev.count}, references counted "
@@ -250,10 +265,16 @@ class Observer:
             if ev.state in self.live and self.live[ev.state] is sh:
                 del self.live[ev.state]
                 self.dead[ev.state] = sh
+            self._unpublish(sh)     # the name must not follow a reused address
         elif sh.users == 0 and not sh.zeroed:
             self._report(out, sh, finding("refcount_zero_once", ev,
                          f"the last reference was put but the refcount is {ev.count}: "
                          f"the state is never freed", *list(sh.recent)[-5:-1]))
+
+    def _unpublish(self, sh: Shadow) -> None:
+        sh.published = False
+        if self.names.get(sh.name) == sh.addr:
+            del self.names[sh.name]
 
     def _on_exec_begin(self, ev: ExecBegin, out: list[Finding]) -> None:
         if self._shadow(ev, out) is None:
