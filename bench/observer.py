@@ -78,21 +78,24 @@ def _load_main(argv: list[str]) -> int:
 class Load:
     """The load process, started waiting; go() lets it run, wait() its JSON line."""
 
-    def __init__(self, backend: str, rate: float, seconds: float) -> None:
+    def __init__(self, backend: str, rate: float, seconds: float, threads: int = 1) -> None:
         if DRIVER.is_file():
             cmd = [str(DRIVER), "--backend", backend]
             if backend == "user":
                 cmd += ["--library", str(LIBRARY)]
-            cmd += ["--workload", "exec_alloc", "--seconds", f"{seconds:g}", "--threads", "1"]
+            cmd += ["--workload", "exec_alloc", "--seconds", f"{seconds:g}",
+                    "--threads", str(threads)]
             if rate:
                 cmd += ["--rate", f"{rate:.0f}"]
             # the shell waits for the go line, then becomes the driver (same pid)
             cmd = ["sh", "-c", 'read go && exec "$@"', "sh"] + cmd
             self.how = "lunatik-bench exec_alloc"
+            self.threads = threads
         else:
             cmd = [sys.executable, "-m", "bench.observer", "load", backend, str(LIBRARY),
                    f"{rate:g}", f"{seconds:g}"]
             self.how = f"python load ({OBJECTS} tables per execute)"
+            self.threads = 1
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
@@ -133,11 +136,15 @@ def _count(tracer: Any) -> int:
 
 
 def session(prog: Any, backend: str, rate: float, seconds: float,
-            capture: list[bytes] | None = None, **kw: Any) -> dict[str, Any]:
-    """One traced run of the load: events decoded, drops, rates."""
-    load = Load(backend, rate, seconds)
+            capture: list[bytes] | None = None, threads: int = 1,
+            **kw: Any) -> dict[str, Any]:
+    """One traced run of the load: events decoded, drops, rates, and the CPU
+    time this process (the tracer's polling thread, mostly) spent."""
+    load = Load(backend, rate, seconds, threads)
     tracer = _tracer(prog, backend, load.pid, **kw)
     tracer.start()
+    cpu0 = time.process_time()
+    poll_cpu = None
     try:
         if capture is not None:
             sink = prog._sink
@@ -148,22 +155,38 @@ def session(prog: Any, backend: str, rate: float, seconds: float,
             prog._sink = tap
         load.go()
         res = load.wait()
+        poll_cpu = _thread_cpu(tracer)
     finally:
         tracer.stop()
+    cpu = time.process_time() - cpu0 if poll_cpu is None else poll_cpu
     events, drops = _count(tracer), tracer.drops
     secs = float(res["seconds"]) or seconds
     return {"how": load.how, "ops": res["ops"], "seconds": secs, "events": events,
             "drops": drops, "decoded_per_s": events / secs,
             "offered_per_s": (events + drops) / secs, "attach": tracer.attach_seconds,
-            "findings": len(tracer.findings), "tracer": tracer}
+            "findings": len(tracer.findings), "tracer": tracer, "cpu": cpu,
+            "threads": load.threads}
+
+
+def _thread_cpu(tracer: Any) -> float | None:
+    """CPU seconds of the tracer's polling thread so far (None: unknown)."""
+    thread = getattr(tracer, "_thread", None)
+    tid = getattr(thread, "native_id", None)
+    try:
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # ---- offline: the consumer alone, on records from memory ----
 
 def replay(prog: Any, raws: list[bytes], **kw: Any) -> tuple[float, Any]:
-    """Feeds the captured records to the Python callback the ring buffer calls
-    (Program._on_record: decode, retention, observer checks), from memory.
-    Returns (seconds, tracer)."""
+    """Feeds the captured records, from memory, to the Python callback the
+    ring buffer calls (Program._on_record, with the record's address as BCC
+    gives it): decode, retention, observer checks; only the C-to-Python
+    transition of the ctypes callback is not in it. Returns (seconds, tracer)."""
     from lunatik_bpf.tracer import Tracer
     size = max(len(r) for r in raws)
     block = ctypes.create_string_buffer(b"".join(r.ljust(size, b"\0") for r in raws))
@@ -173,12 +196,13 @@ def replay(prog: Any, raws: list[bytes], **kw: Any) -> tuple[float, Any]:
     prog._sink = tracer._on_record
     on_record = prog._on_record
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for a in addrs:
             on_record(None, a, size)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.thread_time() - c0
     finally:
         prog._sink = None
+    tracer.replay_cpu = cpu
     return dt, tracer
 
 
@@ -267,18 +291,30 @@ def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
             raise RuntimeError("the captured session produced no records")
         # offline: decode + checks from memory, best of a few passes
         n = len(raws)
-        reps = max(1, (200_000 if quick else 1_000_000) // n)
-        sample = (raws * reps)[: max(n, 200_000 if quick else 1_000_000)]
-        best = min(replay(prog, sample)[0] for _ in range(2 if quick else 3))
-        fig("decode events/s (offline)", len(sample) / best, "events/s",
+        reps = max(1, (100_000 if quick else 300_000) // n + 1)
+        sample = (raws * reps)[: max(n, 100_000 if quick else 300_000)]
+        def offline(**kw: Any) -> tuple[float, float]:
+            """(events/s wall, events per CPU-second), the best of a few passes."""
+            walls, cpus = [], []
+            for _ in range(2 if quick else 3):
+                wall, tracer = replay(prog, sample, **kw)
+                walls.append(wall)
+                cpus.append(tracer.replay_cpu)
+                del tracer
+                gc.collect()
+            return len(sample) / min(walls), len(sample) / max(min(cpus), 1e-9)
+
+        wall, cpu = offline()
+        fig("decode events/s (offline)", wall, "events/s",
             f"{n} records captured from a real session ({cap['how']}, "
-            f"{cap['drops']} dropped), replayed from memory through Program._on_record: "
-            f"decode, tracer.events, observer checks")
+            f"{cap['drops']} dropped), {len(sample)} replayed from memory through the "
+            f"live consumer's Program._on_record: decode, tracer.events, observer checks; "
+            f"{cpu:,.0f} per CPU-second")
         kw = _retain_kw()
         if kw:
-            best = min(replay(prog, sample, **kw)[0] for _ in range(2 if quick else 3))
-            fig("decode events/s (offline, retain=False)", len(sample) / best, "events/s",
-                "the same, not keeping tracer.events")
+            wall, cpu = offline(**kw)
+            fig("decode events/s (offline, retain=False)", wall, "events/s",
+                f"the same, not keeping tracer.events; {cpu:,.0f} per CPU-second")
         # memory
         msample = sample[:100_000 if quick else 300_000]
         fig("tracer memory per million events", _replay_memory(prog, msample), "MiB",
@@ -298,13 +334,16 @@ def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
         first_drop: dict[str, Any] | None = None
         top: dict[str, Any] | None = None
         rss0 = _rss()
-        for target in steps:
+        plan = [(t, 1) for t in steps] + ([(0, 2)] if DRIVER.is_file() else [])
+        for target, threads in plan:
             ops = target / per_op if target else 0
-            r = session(prog, backend, rate=ops, seconds=seconds, **kw)
+            r = session(prog, backend, rate=ops, seconds=seconds, threads=threads, **kw)
             r.pop("tracer")
-            label = f"{target:,.0f} events/s" if target else "unpaced"
+            label = (f"{target:,.0f} events/s" if target else "unpaced") + (
+                f", {threads} threads" if threads > 1 else "")
             print(f"  observer: live step {label}: offered {r['offered_per_s']:,.0f}/s, "
-                  f"decoded {r['decoded_per_s']:,.0f}/s, drops {r['drops']}",
+                  f"decoded {r['decoded_per_s']:,.0f}/s, drops {r['drops']}, "
+                  f"polling thread CPU {r['cpu'] / max(r['events'], 1) * 1e6:.2f} us/event",
                   file=sys.stderr, flush=True)
             top = r if top is None or r["offered_per_s"] > top["offered_per_s"] else top
             if r["drops"] == 0:
@@ -318,11 +357,13 @@ def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
         fig("max events/s without drops (live)",
             best_clean["decoded_per_s"] if best_clean else 0.0, "events/s",
             f"{how}, {seconds:g} s steps, 4 MiB ring buffer" + (
-                "" if best_clean else "; every step dropped"))
+                f", polling thread CPU {best_clean['cpu'] / max(best_clean['events'], 1) * 1e6:.2f} "
+                f"us/event" if best_clean else "; every step dropped"))
         if first_drop is not None:
             fig("drops begin at events/s (live)", first_drop["offered_per_s"], "events/s",
                 f"offered (decoded + dropped); decoded {first_drop['decoded_per_s']:,.0f}/s, "
-                f"{first_drop['drops']} of {first_drop['events'] + first_drop['drops']} dropped")
+                f"{first_drop['drops']} of {first_drop['events'] + first_drop['drops']} dropped"
+                f" ({first_drop['threads']} load thread(s))")
         else:
             assert top is not None
             fig("drops begin at events/s (live)", 0.0, "events/s",
