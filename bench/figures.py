@@ -1,0 +1,52 @@
+"""One figure of the benchmark table, and the table itself (text and JSON)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Figure:
+    where: str          # "host (user-space library, uprobes)" or "VM (module, kprobes)"
+    group: str          # "throughput", "observer", "startup"
+    what: str           # e.g. "exec_small / summary"
+    value: float
+    unit: str           # "ops/s", "events/s", "s", "MiB"
+    ratio: float | None = None      # to the baseline of its row group (untraced), if any
+    note: str = ""
+
+
+@dataclass
+class Table:
+    figures: list[Figure] = field(default_factory=list)
+
+    def add(self, *figures: Figure) -> None:
+        self.figures.extend(figures)
+
+    def render(self) -> str:
+        head = ("where", "group", "what", "value", "unit", "ratio", "note")
+        rows = [head] + [(f.where, f.group, f.what, _num(f.value), f.unit,
+                          "" if f.ratio is None else f"{f.ratio:.3f}", f.note)
+                         for f in self.figures]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
+        out = []
+        for r in rows:
+            cells = [c.rjust(w) if i in (3, 5) else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(r, widths))]
+            out.append("  ".join(cells + [r[-1]]).rstrip())
+        return "\n".join(out) + "\n"
+
+    def write_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([asdict(f) for f in self.figures], indent=1) + "\n")
+
+    @classmethod
+    def read_json(cls, path: Path) -> Table:
+        return cls([Figure(**d) for d in json.loads(path.read_text())])
+
+
+def _num(v: float) -> str:
+    if v >= 100 or v == int(v):
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
