@@ -183,7 +183,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     tracer = Tracer(backend=backend, mode=mode,
                     library=library, pid=pid, ringbuf_pages=args.ringbuf_pages,
                     on_event=None if summary_mode else on_event,
-                    on_finding=on_finding)
+                    on_finding=on_finding,
+                    retain=False)   # a live session may run for hours: on_event sees each
     try:
         if args.write is not None:
             try:
@@ -278,7 +279,7 @@ def final_report(tracer: Tracer, printer: Printer, summary_mode: bool, out: Text
     if tracer.ended is not None:
         print(f"Tracing ended: {tracer.ended}", file=sys.stderr, flush=True)
     if printer.json:
-        print(f'{{"summary":{{"events":{len(tracer.events)},"drops":{tracer.drops},'
+        print(f'{{"summary":{{"events":{tracer.event_count},"drops":{tracer.drops},'
               f'"findings":{len(tracer.findings)}}}}}', file=out, flush=True)
     else:
         print(file=out)
@@ -287,7 +288,7 @@ def final_report(tracer: Tracer, printer: Printer, summary_mode: bool, out: Text
             print("checks: not run in summary mode (they need the event stream)", file=out)
         else:
             print("\n".join(verdict_lines(tracer.findings)), file=out)
-        print(f"{len(tracer.events)} events, {tracer.drops} dropped, "
+        print(f"{tracer.event_count} events, {tracer.drops} dropped, "
               f"{len(tracer.findings)} findings", file=out, flush=True)
     return 1 if tracer.findings else 0
 
