@@ -112,6 +112,7 @@ struct bench_thread {
 	long quota;		/* ops to run, 0: unbounded */
 	long ops;
 	long errors;
+	double seconds;		/* from the common start to this thread's end */
 	const char *setup_error;
 	struct bench_conn conn;
 };
@@ -127,14 +128,6 @@ static void die(const char *what, const char *why)
 {
 	fprintf(stderr, "lunatik-bench: %s: %s\n", what, why);
 	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static double since(const struct timespec *t0)
@@ -460,6 +453,7 @@ static void *thread_main(void *arg)
 		else
 			t->ops++;
 	}
+	t->seconds = since(&start_time);
 	return NULL;
 }
 
@@ -651,7 +645,7 @@ int main(int argc, char **argv)
 {
 	struct bench_conn setup = { .fd = -1 };
 	struct bench_thread *ts;
-	double t0, seconds;
+	double seconds = 0;
 	int i, ret = 1;
 
 	parse(argc, argv);
@@ -674,12 +668,14 @@ int main(int argc, char **argv)
 		if (pthread_create(&ts[i].tid, NULL, thread_main, &ts[i]))
 			die("pthread_create", strerror(errno));
 	}
+	/* every thread measures from here, whenever it gets to run */
 	clock_gettime(CLOCK_MONOTONIC, &start_time);
 	pthread_barrier_wait(&start_barrier);
-	t0 = now();
-	for (i = 0; i < opts.threads; i++)
+	for (i = 0; i < opts.threads; i++) {
 		pthread_join(ts[i].tid, NULL);
-	seconds = now() - t0;
+		if (ts[i].seconds > seconds)
+			seconds = ts[i].seconds;
+	}
 	for (i = 0; i < opts.threads; i++) {
 		if (ts[i].setup_error) {
 			fprintf(stderr, "lunatik-bench: thread %d: %s\n", i,

@@ -9,9 +9,12 @@ asserts.
 The load is build/bench/lunatik-bench (bench/driver.c), one process per
 measurement: newclose, exec_small, exec_alloc, lookup_mt (2 threads). Each
 configuration is attached once, the four workloads run under it (several
-repetitions, the median), then it is detached. Untraced runs first and
-again at the end; the drift between the two is in the untraced figures'
-notes. Every throughput figure's ratio is to untraced of the same workload.
+repetitions, the median), then it is detached. Untraced runs first, and
+again after each configuration: a figure's ratio is to the untraced runs of
+the same workload just before and after it (pooled, the median), and the
+untraced figures' notes give the drift from the first to the last. Peers
+are subprocesses, waited for until they report they are attached (their
+"to attached" startup figure) and stopped with SIGINT.
 
 On the host the traced library is a private copy (build/bench/liblunatik-
 bench.so): uprobes for every process are on that file only, so nobody
@@ -97,10 +100,13 @@ class Params:
 
 
 def params(backend: str, quick: bool) -> Params:
-    slow = backend == "kernel"     # the VM runs under TCG: BCC compiles take ~15 s
+    # The VM runs under TCG: a BCC compile takes ~15 s there on a quiet host,
+    # minutes on a busy one; a peer gets that long to attach.
+    slow = backend == "kernel"
+    attach, stop = (900.0, 300.0) if slow else (180.0, 90.0)
     if quick:
-        return Params(0.3, 3, 240.0 if slow else 90.0, 120.0 if slow else 60.0)
-    return Params(1.0, 5, 300.0 if slow else 120.0, 180.0 if slow else 90.0)
+        return Params(0.3, 3, attach, stop)
+    return Params(1.0, 5, attach, stop)
 
 
 # ---- the driver ----
@@ -137,6 +143,7 @@ class Measured:
     errors: int
     samples: list[float]
     failure: str = ""
+    seconds: float = 0.0
 
 
 def measure(backend: str, workload: str, p: Params,
@@ -147,12 +154,12 @@ def measure(backend: str, workload: str, p: Params,
         try:
             r = drive(backend, workload, p.seconds)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            return Measured(0.0, errors, samples, str(exc))
+            return Measured(0.0, errors, samples, str(exc), p.seconds)
         samples.append(float(r["ops_per_s"]))
         errors += int(r["errors"])
         if between is not None:
             between()
-    return Measured(statistics.median(samples), errors, samples)
+    return Measured(statistics.median(samples), errors, samples, "", p.seconds)
 
 
 # ---- configurations ----
@@ -359,11 +366,11 @@ class Bpftrace(Peer):
         text = PEER_BT.read_text()
         if self.backend == "user":
             text = text.replace("@E@", f"uprobe:{LIBRARY}:").replace("@R@", f"uretprobe:{LIBRARY}:")
-            lines = [ln for ln in text.splitlines() if not ln.startswith("//kernel:")]
+            lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("//kernel:")]
         else:
             text = text.replace("@E@", "kprobe:").replace("@R@", "kretprobe:")
-            lines = [ln.removeprefix("//kernel:").lstrip(" ") if ln.startswith("//kernel:")
-                     else ln for ln in text.splitlines()]
+            lines = [ln.lstrip().removeprefix("//kernel:").lstrip(" ")
+                     if ln.lstrip().startswith("//kernel:") else ln for ln in text.splitlines()]
         out = OUT / f"peer-{self.backend}.bt"
         out.write_text("\n".join(lines) + "\n")
         return out
@@ -437,79 +444,96 @@ def _sees(name: str, backend: str) -> str:
     return SEES.get(name, "").replace("{contention}", ", contention" if backend == "kernel" else "")
 
 
+def _untraced(backend: str, p: Params) -> dict[str, Measured]:
+    return {w: measure(backend, w, p) for w in WORKLOADS}
+
+
+def _configured(backend: str, name: str, p: Params) -> tuple[Session, dict[str, Measured], str]:
+    """Attaches one configuration, runs the workloads under it, detaches."""
+    s = session(name, backend, p)
+    results: dict[str, Measured] = {}
+    note = ""
+    try:
+        s.start()
+    except Exception as exc:    # a tracer error: one line, the bench goes on
+        s.failure = f"{type(exc).__name__}: {exc}"
+    if s.failure:
+        if isinstance(s, Ours) and s.tracer is not None:
+            try:
+                s.stop()
+            except Exception:
+                pass
+        return s, results, note
+    try:
+        for w in WORKLOADS:
+            results[w] = measure(backend, w, p, s.between)
+    finally:
+        try:
+            note = s.stop()
+        except Exception as exc:
+            note = f"stopping failed: {type(exc).__name__}: {exc}"
+    return s, results, note
+
+
 def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
+    """Untraced, then each configuration in turn with untraced runs between
+    them: a configuration's ratio is to the untraced runs just before and
+    after it (their samples pooled), so that a machine whose speed drifts
+    (a shared host, an emulated VM) does not bias the later configurations.
+    The untraced figures are the first runs; their notes give the drift to
+    the last ones."""
     p = params(backend, quick)
     prepare(backend)
     t_start = time.monotonic()
-    figures: list[Figure] = []
-    base: dict[str, float] = {}
-    for name in CONFIGS + ("untraced",):
-        final = name == "untraced" and bool(base)
-        s = session(name, backend, p)
-        print(f"bench: throughput {backend}: {name}{' (again)' if final else ''}", flush=True)
-        try:
-            s.start()
-        except Exception as exc:    # a tracer error: one line, the bench goes on
-            s.failure = f"{type(exc).__name__}: {exc}"
-        results: dict[str, Measured] = {}
-        if not s.failure:
-            try:
-                for w in WORKLOADS:
-                    results[w] = measure(backend, w, p, s.between)
-            finally:
-                try:
-                    note = s.stop()
-                except Exception as exc:
-                    note = f"stopping failed: {type(exc).__name__}: {exc}"
-        else:
-            note = ""
-            if isinstance(s, Ours) and s.tracer is not None:
-                try:
-                    s.stop()
-                except Exception:
-                    pass
+    print(f"bench: throughput {backend}: untraced", flush=True)
+    first = _untraced(backend, p)
+    figures = [_figure(where, backend, "untraced", w, first[w], None, "", None) for w in WORKLOADS]
+    before = first
+    for name in OURS + PEERS:
+        print(f"bench: throughput {backend}: {name}", flush=True)
+        s, results, note = _configured(backend, name, p)
+        print(f"bench: throughput {backend}: untraced after {name}", flush=True)
+        after = _untraced(backend, p)
         for what, value, extra in s.startup:
             figures.append(Figure(where, "startup", what, round(value, 4), "s", None, extra))
-        if final:
-            for f in list(figures):
-                if f.group == "throughput" and f.what.endswith(" / untraced"):
-                    w = f.what.split(" / ")[0]
-                    end = results.get(w)
-                    if end is None or not end.ops_per_s:
-                        continue
-                    drift = end.ops_per_s / f.value - 1 if f.value else 0.0
-                    figures[figures.index(f)] = Figure(
-                        f.where, f.group, f.what, f.value, f.unit, f.ratio,
-                        (f.note + "; " if f.note else "") +
-                        f"at the end {end.ops_per_s:,.0f} ops/s (drift {drift:+.1%})")
-            continue
         for w in WORKLOADS:
+            pooled = before[w].samples + after[w].samples
+            base = statistics.median(pooled) if pooled else None
             figures.append(_figure(where, backend, name, w, results.get(w), s, note, base))
+        before = after
+    for i, w in enumerate(WORKLOADS):
+        f, end = figures[i], before[w]
+        if f.value and end.ops_per_s:
+            figures[i] = Figure(f.where, f.group, f.what, f.value, f.unit, f.ratio,
+                                f"{f.note}; last untraced runs {end.ops_per_s:,.0f} ops/s "
+                                f"(drift {end.ops_per_s / f.value - 1:+.1%})")
     took = time.monotonic() - t_start
     print(f"bench: throughput {backend}: {took:.0f} s", flush=True)
     return figures
 
 
 def _figure(where: str, backend: str, name: str, w: str, m: Measured | None,
-            s: Session, note: str, base: dict[str, float]) -> Figure:
+            s: Session | None, note: str, base: float | None) -> Figure:
     what = f"{w} / {name}"
-    if s.failure or m is None:
-        why = s.failure or "not measured"
+    if (s is not None and s.failure) or m is None:
+        why = s.failure if s is not None and s.failure else "not measured"
         return Figure(where, "throughput", what, 0.0, "ops/s", None,
                       f"{name} did not run: {why}")
     if m.failure:
         return Figure(where, "throughput", what, 0.0, "ops/s", None,
                       f"driver failed: {m.failure}")
+    parts = [f"median of {len(m.samples)} x {m.seconds:g} s {_spread(m.samples)}"]
     if name == "untraced":
-        base[w] = m.ops_per_s
-    ratio = m.ops_per_s / base[w] if base.get(w) else None
-    parts = [f"median of {len(m.samples)} x {_spread(m.samples)}"]
+        ratio: float | None = 1.0
+    else:
+        ratio = m.ops_per_s / base if base else None
+        parts.append(f"to untraced around it: {base:,.0f} ops/s" if base else "no untraced baseline")
     if m.errors:
         parts.append(f"{m.errors} op errors")
     if name != "untraced":
         parts.append(_sees(name, backend))
         if note:
-            parts.append(note)
+            parts.append(f"session: {note}")
     return Figure(where, "throughput", what, round(m.ops_per_s, 1), "ops/s",
                   None if ratio is None else round(ratio, 4), "; ".join(parts))
 
