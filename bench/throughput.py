@@ -75,19 +75,16 @@ CONTRACT: tuple[tuple[str, str, str | None], ...] = (
 SYMBOL_RE = "^(" + "|".join(sym for sym, _, _ in CONTRACT) + ")$"
 
 SEES = {
-    "summary": "ours: per-state counters of every event kind and log2 histograms "
-               "(alloc size, exec latency, lock wait/hold{contention}) in BPF maps",
-    "stream": "ours: every event with its arguments through the ring buffer, "
-              "decoded and checked online by the Observer",
-    "bpftrace": "bpftrace bench/peer.bt: per-state counts of every contract function, "
-                "lookup misses, exec errors, alloc/free bytes, log2 histograms of alloc "
-                "size, exec latency, lock wait/hold{contention}: summary's information",
-    "funclatency": "BCC funclatency -F -l 4 on the 12 contract functions: call counts and "
-                   "log2 latency histograms per function (exec latency, lock wait); "
-                   "not per state, no alloc sizes, no lock hold",
-    "trace": "BCC trace, one spec per contract function call and return printing its "
-             "arguments (names, sizes, states, results): the stream's information, "
-             "without the online checks; output drained through a pipe",
+    "summary": "sees: per-state counters of every event kind, log2 histograms of alloc size, "
+               "exec latency, lock wait/hold{contention} (BPF maps)",
+    "stream": "sees: every event with its arguments (ring buffer), decoded and checked "
+              "online by the Observer",
+    "bpftrace": "sees (bench/peer.bt): per-state counts of every contract function, lookup "
+                "misses, exec errors, alloc/free bytes, the same log2 histograms",
+    "funclatency": "sees (-F -l 4): per-function call counts and latency histograms of the "
+                   "12 contract functions; not per state, no alloc sizes, no lock hold",
+    "trace": "sees: a line per call and return of every contract function with its "
+             "arguments; no online checks",
 }
 
 
