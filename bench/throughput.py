@@ -23,6 +23,7 @@ else's calls show up in our figures.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -198,6 +199,8 @@ class Ours(Session):
         kw: dict[str, Any] = {}
         if self.backend == "user":
             kw = {"library": LIBRARY, "pid": -1}
+        if "retain" in inspect.signature(tr.Tracer).parameters:
+            kw["retain"] = False    # decoded and checked, but not kept: a bench is long
         self.tracer = tr.Tracer(backend=self.backend, mode=self.name, program=program, **kw)
         self._own = program
         self.tracer.start()
@@ -209,7 +212,7 @@ class Ours(Session):
 
     def between(self) -> None:
         if self.tracer is not None and self.name == "stream":
-            # decoded events would pile up over a whole bench: count, then free them
+            # kept events (a tracer without retain=) would pile up: count, free them
             self.events += len(self.tracer.events)
             self.tracer.events.clear()
 
@@ -227,6 +230,7 @@ class Ours(Session):
         if self.name == "stream":
             self.events += len(self.tracer.events)
             self.tracer.events.clear()
+            self.events = max(self.events, int(getattr(self.tracer, "event_count", 0)))
             return (f"{self.events:,} events decoded, {drops:,} dropped, "
                     f"{len(self.tracer.findings)} findings")
         events = sum(sum(s.counts.values()) for s in summary.states) if summary else 0
