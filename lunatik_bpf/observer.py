@@ -330,6 +330,14 @@ class Observer:
         if ev.state in self.dead and ev.curralloc != 0:
             self._shadow(ev, out)   # reports no_event_after_zero
             return
+        if ev.curralloc != 0:
+            # a state older than the session (a new one starts at 0), e.g.
+            # its lua_close: adopt it, from this curralloc on
+            sh = self._shadow(ev, out)
+            if sh is not None:
+                sh.recent.pop()
+                self._account(sh, ev, out)
+            return
         # a new state being built (its CREATE comes when create returns)
         self.embryos[ev.state] = Embryo(tid=ev.tid, events=[ev])
 

@@ -304,6 +304,10 @@ def test_code_on_absent_or_bad_state(backend: States, after: Aftermath) -> None:
     with pytest.raises(LunatikError) as absent:
         backend.execute("absent", b"return +")
     assert absent.value.errno == errno.ENOENT
+    for code in (huge, b" " * (1 << 20)):   # past max_code, past what netlink carries
+        with pytest.raises(LunatikError) as absent:
+            backend.execute("absent", code)
+        assert absent.value.errno == errno.ENOENT
     after.check()
 
 
@@ -348,10 +352,13 @@ def raw_refused(kb: Any, cmd: str, name: bytes, **extra: bytes) -> Any:
 
 
 def execute_reply(replies: list[Any]) -> tuple[int, bytes]:
+    """(status, text) of an EXECUTE reply (replies are parsed as the
+    family's own messages, whatever the request was)."""
     (reply,) = replies
-    status = int.from_bytes(reply.get_attr("LUNATIK_ATTR_STATUS"), "little")
-    text = reply.get_attr("LUNATIK_ATTR_RESULT").rstrip(b"\0")
-    return status, text
+    status = int(reply.get_attr("LUNATIK_ATTR_STATUS"))
+    text = bytes(reply.get_attr("LUNATIK_ATTR_RESULT"))
+    assert text.endswith(b"\0")
+    return status, text[:-1]
 
 
 @pytest.fixture
@@ -435,12 +442,18 @@ def test_raw_bad_code(kstates: States, cell: str) -> None:
 
 @pytest.mark.kernel
 def test_raw_code_past_max_code(kstates: States) -> None:
+    """max_code is at most what one attribute carries (65531): lowered, so
+    that one byte past it can be sent."""
     after = Aftermath(kstates)
-    limits = kstates.limits()
-    assert limits is not None
     kstates.new(VICTIM, MAXALLOC)
-    exc = raw_refused(kstates.backend, "execute", VICTIM.encode() + b"\0",
-                      code=b" " * (limits.max_code + 1))
+    victim = VICTIM.encode() + b"\0"
+    old = kstates.backend.set_limits(max_code=1000)
+    try:
+        assert execute_reply(raw_request(kstates.backend, "execute", victim,
+                                         code=b"return 1 --" + b"x" * 989)) == (0, b"1")
+        exc = raw_refused(kstates.backend, "execute", victim, code=b" " * 1001)
+    finally:
+        kstates.backend.set_limits(max_code=old.max_code)
     assert exc.code == errno.E2BIG and "chunk larger than max_code" in str(exc)
     assert kstates.execute(VICTIM, "return 1 + 1") == "2"
     kstates.close(VICTIM)

@@ -183,6 +183,10 @@ class KernelBackend:
 
     def execute(self, name: bytes, code: bytes) -> bytes:
         if len(code) > NL_CODE_MAX:
+            # the wire cannot carry it; answer what the module would, in its
+            # order: the name first, then the state, then the chunk's size
+            if self.info(name) is None:
+                raise from_errno(-_errno.ENOENT, op="execute", name=name)
             raise from_errno(-_errno.E2BIG, op="execute", name=name)
         (reply,) = self._call(CMD_EXECUTE, [self._name_attr(name),
                                             ("LUNATIK_ATTR_CODE", code)],

@@ -100,9 +100,11 @@ def kprobe_events() -> list[str]:
 
 def module_kprobes(module: str = "lunatik") -> list[str]:
     """Every registered kprobe on the module's code, however it was made
-    (debugfs' kprobes/list: `ADDR  k|r  SYMBOL+OFF  [MODULE] [FLAGS]`)."""
+    (debugfs' kprobes/list: `ADDR  k|r  SYMBOL+0xOFF  MODULE [FLAGS]`, or
+    `ADDR  k|r  SYMBOL+0xOFF/0xSIZE [MODULE]` from %pS)."""
     path = Path("/sys/kernel/debug/kprobes/list")
-    return [line for line in path.read_text().splitlines() if f"[{module}]" in line]
+    return [line for line in path.read_text().splitlines()
+            if module in line.split() or f"[{module}]" in line.split()]
 
 
 def freed_incarnations(events: Iterable[Event]) -> tuple[int, list[str]]:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,55 @@ def test_sigkill_leaves_no_probe_behind():
         time.sleep(0.2)
     assert not set(loaded_programs()) & mine
     assert uprobe_events() == events_before
+
+
+KERNEL_TRACER = f"""
+import sys, time
+sys.path.insert(0, {str(REPO)!r})
+from lunatik_bpf.tracer import Tracer
+t = Tracer(backend="kernel")
+t.start()
+print("attached", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.kernel
+def test_sigkill_leaves_no_kprobe_behind():
+    """The kernel variant: no lunatik BPF program left loaded, no kprobe
+    left on the module (whether made through the perf PMU or through
+    kprobe_events), and the module still unloads (then is loaded again)."""
+    from lunatik_bpf.vm import MODULE, insmod, module_loaded, rmmod
+
+    from .helpers import kprobe_events, module_kprobes
+
+    assert module_loaded()
+    before = set(loaded_programs())
+    events_before = kprobe_events()
+    assert module_kprobes() == [], "kprobes on the module before the test"
+    proc = subprocess.Popen([sys.executable, "-c", KERNEL_TRACER], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "attached"
+        mine = set(loaded_programs()) - before
+        assert mine, "the tracing child loaded no lunatik_* BPF program"
+        assert module_kprobes(), "the tracing child put no kprobe on the module"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    deadline = time.monotonic() + 60
+    while (set(loaded_programs()) & mine or module_kprobes()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not set(loaded_programs()) & mine
+    assert module_kprobes() == []
+    assert kprobe_events() == events_before
+    try:
+        assert rmmod(), "the module does not unload after the tracer was killed"
+        assert not module_loaded()
+    finally:
+        if not module_loaded():
+            assert insmod(Path(os.environ.get("LUNATIK_KO") or MODULE), [])

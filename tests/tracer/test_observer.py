@@ -146,6 +146,21 @@ def test_reused_address_does_not_keep_its_old_name():
     assert run(gone + reused + [ev(Create, B, "s", 4, maxalloc=1000)]) == []
 
 
+def test_state_older_than_the_session_is_adopted_at_its_close():
+    """Tracing began while the state lived: its lua_close frees blocks it
+    was never seen to allocate (the module's exit at rmmod does that to
+    every state left). Adopted from the first curralloc seen, no finding."""
+    close = [ev(Put, A, "old", 3, count=1),
+             ev(Alloc, A, "old", 3, osize=200, nsize=0, curralloc=500, maxalloc=1000),
+             ev(Alloc, A, "old", 3, osize=300, nsize=0, curralloc=300, maxalloc=1000),
+             ev(Free, A, "old", 3, curralloc=0, maxalloc=1000),
+             ev(Put, A, "old", 3, count=0)]
+    assert run(close) == []
+    assert run(close[1:]) == []         # close_all puts nothing before lua_close
+    leak = close[:2] + [ev(Free, A, "old", 3, curralloc=300, maxalloc=1000)]
+    assert run(leak) == ["memory_returned"]
+
+
 def test_drops_are_one_finding():
     obs = Observer()
     assert obs.note_drops(0) == []

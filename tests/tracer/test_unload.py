@@ -1,0 +1,119 @@
+"""The module unloaded under a kernel tracing session (runs in the VM).
+
+rmmod with a tracer attached works (kprobes do not pin a module) and runs
+the module's exit under the probes: the states still live are closed there,
+and the observer must see those closes as ordinary ones. Then the probes
+fire no more; the session must notice by itself, detach, run its final
+checks and say why it ended, and lunatik-trace must print that, its summary
+and its verdicts, and exit 0. The module is inserted again afterwards, so
+later tests find it as they expect.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import lunatik_bpf
+from lunatik_bpf.checks import CHECKS
+from lunatik_bpf.events import Create, Free, Remove
+from lunatik_bpf.tracer import Tracer
+from lunatik_bpf.vm import MODULE, insmod, module_loaded, rmmod
+
+from .helpers import freed_incarnations, module_kprobes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.helpers import Background  # noqa: E402
+
+pytestmark = [pytest.mark.kernel, pytest.mark.root]
+
+KO = Path(os.environ.get("LUNATIK_KO") or MODULE)
+ENDED = "module 'lunatik' was unloaded"
+OLD = [f"old{i}" for i in range(2)]        # live before the session began
+NAMES = [f"unl{i}" for i in range(3)]      # made during the session
+FILL = "t = {} for i = 1, 200 do t[i] = tostring(i) .. 'x' end return #t"
+
+
+@pytest.fixture
+def reloaded() -> Iterator[None]:
+    """The module is loaded again (with its defaults) after the test, with
+    no state left."""
+    assert module_loaded()
+    lunatik_bpf.connect("kernel").close_all()
+    yield
+    if not module_loaded():
+        assert insmod(KO, []), "insmod after the test failed"
+    lunatik_bpf.connect("kernel").close_all()
+
+
+def populate(names: list[str]) -> None:
+    """States left live for the module's exit to close."""
+    states = lunatik_bpf.connect("kernel")
+    for name in names:
+        states.new(name, 1 << 20)
+        assert states.execute(name, FILL) == "200"
+    states.disconnect()
+
+
+def test_rmmod_ends_the_session(kernel_program, reloaded) -> None:
+    populate(OLD)
+    tracer = Tracer(program=kernel_program)
+    tracer.start()
+    try:
+        populate(NAMES)
+        assert module_kprobes(), "the session put no kprobe on the module"
+        assert rmmod()
+        assert tracer.wait(120), "the session did not notice that the module went"
+        assert tracer.ended == ENDED
+        assert not kernel_program.busy          # released by the session itself
+    finally:
+        tracer.stop()                            # a no-op once it ended
+    assert tracer.ended == ENDED
+    assert [str(f) for f in tracer.findings] == [] and tracer.drops == 0
+    # the exit's closes were seen: every state created was freed, empty,
+    # with no REMOVE (the exit puts the table's references itself); the
+    # older states too (adopted at their close)
+    evs = [e for e in tracer.events if e.name in NAMES]
+    created, problems = freed_incarnations(evs)
+    assert created == len(NAMES) and problems == []
+    frees = [e for e in tracer.events if isinstance(e, Free)]
+    assert sorted(e.name for e in frees) == sorted(OLD + NAMES)
+    assert all(e.curralloc == 0 for e in frees)
+    assert not [e for e in tracer.events if isinstance(e, Remove)]
+    summary = tracer.summary()
+    assert {s.name for s in summary.states} >= set(NAMES)
+    # the module comes back; a new session on the same Program traces it
+    assert insmod(KO, [])
+    with Tracer(program=kernel_program) as again:
+        states = lunatik_bpf.connect("kernel")
+        states.new("after", 1 << 16)
+        states.close("after")
+        states.disconnect()
+    assert again.ended is None
+    assert [e.name for e in again.events if isinstance(e, Create)] == ["after"]
+    assert again.findings == []
+    assert module_kprobes() == []
+
+
+def test_lunatik_trace_ends_with_the_module(reloaded) -> None:
+    populate(OLD)
+    bg = Background("lunatik-trace", "-q")
+    try:
+        populate(NAMES)
+        assert rmmod()
+    finally:
+        status, out, err = bg.stop(signal_it=False)    # it ends by itself
+    assert status == 0, ([line for line in out.splitlines() if "FINDING" in line], err)
+    assert f"Tracing ended: {ENDED}" in err
+    assert "Traceback" not in err
+    assert "drops: 0" in out
+    for name in OLD + NAMES:
+        assert f"'{name}'@" in out          # the final summary's per-state lines
+    verdicts = [line for line in out.splitlines()
+                if line.startswith(("ok ", "FAIL "))]
+    assert len(verdicts) == len(CHECKS) and all(v.startswith("ok ") for v in verdicts), out
+    assert out.rstrip().endswith(" 0 dropped, 0 findings")
+    assert module_kprobes() == []
