@@ -71,6 +71,21 @@ static struct lunatik_run **lunatik_runslot(lua_State *L)
 	return *(struct lunatik_run ***)lua_getextraspace(L);
 }
 
+/* Right after lua_newstate: no run slot yet, so that the C calls that
+ * build the state (which pay budget, see luaconf.h) find no run. */
+void lunatik_noslot(lua_State *L)
+{
+	*(struct lunatik_run ***)lua_getextraspace(L) = NULL;
+}
+
+/* The run of an execute in L, or NULL (outside one, or before the slot). */
+static struct lunatik_run *lunatik_currentrun(lua_State *L)
+{
+	struct lunatik_run **slot = *(struct lunatik_run ***)lua_getextraspace(L);
+
+	return slot ? *slot : NULL;
+}
+
 /* Called protected while the state is built (after its libraries, before
  * any coroutine exists): the run slot and the prebuilt budget message, so
  * that neither execute nor the hook has to allocate for them. */
@@ -132,7 +147,7 @@ static void lunatik_hook(lua_State *L, lua_Debug *ar)
  */
 void lunatik_budget_charge(lua_State *L, size_t steps)
 {
-	struct lunatik_run *run = *lunatik_runslot(L);
+	struct lunatik_run *run = lunatik_currentrun(L);
 
 	if (!run || !run->limited)
 		return;

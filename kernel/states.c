@@ -143,6 +143,7 @@ static int lunatik_build(lunatik_State *s)
 	L = lua_newstate(lunatik_alloc_build, &b);
 	if (!L)
 		goto fail;
+	lunatik_noslot(L);
 	lua_atpanic(L, lunatik_panic);
 
 	lua_pushcfunction(L, lunatik_openlibs);

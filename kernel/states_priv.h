@@ -29,8 +29,10 @@ struct lunatik_build {
 };
 void *lunatik_alloc_build(void *ud, void *ptr, size_t osize, size_t nsize);
 
-/* execute.c: prepares a new state for execute (a lua_CFunction, called
+/* execute.c: marks a new state as having no run slot (right after
+ * lua_newstate), then prepares it for execute (a lua_CFunction, called
  * protected while the state is built) */
+void lunatik_noslot(lua_State *L);
 int lunatik_prepare(lua_State *L);
 /* the body of lunatik_execute, with s->lock held */
 int lunatik_run(lunatik_State *s, const char *code, size_t len, char *out,

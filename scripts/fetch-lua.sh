@@ -76,7 +76,7 @@ for p in "$TOP"/kernel/lua/patches/*.patch; do
 done
 # Every hook of patches/budget.patch must have landed: a C loop without one
 # escapes the instruction budget (in the kernel: a lockup under a spinlock).
-for f in lstrlib.c:6 ltablib.c:6; do
+for f in lstrlib.c:6 ltablib.c:6 ldo.c:1; do
 	n=$(grep -c 'luai_budgetstep(' "$OUT.new/${f%%:*}" || true)
 	[ "$n" = "${f##*:}" ] ||
 		die "${f%%:*} has $n budget hooks, expected ${f##*:}"

@@ -358,11 +358,16 @@ LUA_API unsigned int lunatik_cstacklimit(struct lua_State *L);
 ** the loops of C library functions, which run between two VM instructions
 ** where the count hook cannot stop them: kernel/lua/patches/budget.patch
 ** calls luai_budgetstep(L, n) in the pattern matcher and in the element
-** loops of the table library; it charges n steps to the execute running
+** loops of the table library, and LUAI_BUDGET_CCALL steps at every call
+** of a C function (ldo.c's precallC: a C call is worth tens of VM
+** instructions, and a metamethod can make a C loop call one per element);
+** it charges n steps to the execute running
 ** in L and raises "instruction budget exhausted" once the budget is gone
 ** (nothing outside an execute). Builds of Lua without the state manager
 ** (make lua-check, kernel/lua/measure) define LUNATIK_NOBUDGET.
 */
+#define LUAI_BUDGET_CCALL	8
+
 #if defined(LUNATIK_NOBUDGET)
 #define luai_budgetstep(L,n)	((void)(L), (void)(n))
 #else
