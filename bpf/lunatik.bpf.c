@@ -84,8 +84,14 @@ BPF_PERCPU_ARRAY(scratch, struct stash, 1);
 BPF_HASH(held, __u64, __u64, 10240);			/* state -> lock acquired ts */
 BPF_HASH(live_locks, __u64, __u64, 10240);		/* &s->lock -> s, live states */
 BPF_HASH(contending, __u32, struct contention_stash, 10240);
-BPF_HASH(counters, struct lunatik_state_key, struct lunatik_counters, 4096);
-BPF_HASH(hists, struct lunatik_hist_key, __u64, 16384);
+/* Summary maps: one counter per state (address and name) and one slot per
+ * state, histogram and log2 bucket. An update that finds its map full is
+ * counted in drops, like a record the ring buffer could not take. */
+#ifndef LUNATIK_STATES_MAX
+#define LUNATIK_STATES_MAX	16384
+#endif
+BPF_HASH(counters, struct lunatik_state_key, struct lunatik_counters, LUNATIK_STATES_MAX);
+BPF_HASH(hists, struct lunatik_hist_key, __u64, 4 * LUNATIK_STATES_MAX);
 BPF_PERCPU_ARRAY(zero_counters, struct lunatik_counters, 1);
 
 /* Map keys are built in per-CPU memory: BPF stack is 512 bytes. */
@@ -163,12 +169,16 @@ static __always_inline struct lunatik_counters *counters_of(__u64 s,
 	int zero = 0;
 	struct lunatik_counters *init = zero_counters.lookup(&zero);
 	struct key_scratch *ks = keys.lookup(&zero);
+	struct lunatik_counters *c;
 
 	if (!init || !ks)
 		return NULL;
 	ks->state.state = s;
 	__builtin_memcpy(ks->state.name, name, LUNATIK_EV_NAME_LEN);
-	return counters.lookup_or_try_init(&ks->state, init);
+	c = counters.lookup_or_try_init(&ks->state, init);
+	if (!c)
+		drop();		/* the map is full */
+	return c;
 }
 
 static __always_inline void count(__u64 s, const char *name, __u32 kind)
@@ -195,6 +205,8 @@ static __always_inline void hist(__u64 s, const char *name, __u32 which,
 	v = hists.lookup_or_try_init(&ks->hist, &init);
 	if (v)
 		__sync_fetch_and_add(v, 1);
+	else
+		drop();		/* the map is full */
 }
 
 #if LUNATIK_STREAM

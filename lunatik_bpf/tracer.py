@@ -233,13 +233,17 @@ class Program:
     one Tracer session at a time."""
 
     def __init__(self, backend: str = "user", mode: str = "stream",
-                 ringbuf_pages: int = 1024) -> None:
+                 ringbuf_pages: int = 1024, states_max: int = 16384) -> None:
+        """states_max: how many states (address and name) the summary maps
+        hold; an update past that counts as a drop."""
         if backend not in ("user", "kernel"):
             raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
         if mode not in ("stream", "summary"):
             raise ValueError(f"mode is 'stream' or 'summary', not {mode!r}")
         if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
             raise ValueError(f"ringbuf_pages must be a power of two, not {ringbuf_pages}")
+        if states_max < 1:
+            raise ValueError(f"states_max must be positive, not {states_max}")
         self.key = ProgramKey(backend, mode, ringbuf_pages)
         bcc = _import_bcc()
         _require_root()
@@ -248,6 +252,7 @@ class Program:
                   f"-DLUNATIK_USER={1 if backend == 'user' else 0}",
                   f"-DLUNATIK_STREAM={1 if mode == 'stream' else 0}",
                   f"-DLUNATIK_RINGBUF_PAGES={ringbuf_pages}",
+                  f"-DLUNATIK_STATES_MAX={states_max}",
                   "-Wno-macro-redefined"]
         t0 = time.monotonic()
         try:
@@ -310,8 +315,8 @@ class Program:
 
 
 def compile(backend: str = "user", mode: str = "stream",  # noqa: A001
-            ringbuf_pages: int = 1024) -> Program:
-    return Program(backend, mode, ringbuf_pages)
+            ringbuf_pages: int = 1024, states_max: int = 16384) -> Program:
+    return Program(backend, mode, ringbuf_pages, states_max)
 
 
 # ---- summary ----

@@ -210,6 +210,23 @@ def test_tiny_ring_buffer_reports_drops(states):
         prog.close()
 
 
+def test_full_summary_maps_report_drops(states):
+    """More states than the summary maps hold: the counts that found no room
+    are drops, reported like the ring buffer's, never silently lost."""
+    prog = Program("user", "summary", 1, states_max=4)
+    try:
+        with Tracer(program=prog, library=states.backend.library_path) as tracer:
+            for i in range(8):
+                states.new(f"tr_full{i}", 1 << 16)
+                states.close(f"tr_full{i}")
+        summary = tracer.summary()
+        assert len(summary.states) == 4
+        assert tracer.drops > 0 and summary.drops == tracer.drops
+        assert [f.check for f in tracer.findings] == ["events_complete"]
+    finally:
+        prog.close()
+
+
 def test_sessions_reuse_one_program(states, user_program):
     for i in range(3):
         with Tracer(program=user_program, library=states.backend.library_path) as tracer:
