@@ -81,7 +81,7 @@ void lunatik_noslot(lua_State *L)
 /* The run of an execute in L, or NULL (outside one, or before the slot). */
 static struct lunatik_run *lunatik_currentrun(lua_State *L)
 {
-	struct lunatik_run **slot = *(struct lunatik_run ***)lua_getextraspace(L);
+	struct lunatik_run **slot = lunatik_runslot(L);
 
 	return slot ? *slot : NULL;
 }
