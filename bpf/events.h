@@ -66,10 +66,21 @@ struct lunatik_event {
 	char code[LUNATIK_CODE_MAX];
 };
 
-/* ---- summary mode: per-state counters and log2 histograms ---- */
+/* ---- per-state counters and log2 histograms (both modes) ----
+ *
+ * A state's counters and histogram slots are keyed by its serial (struct
+ * lunatik_stats in kernel/probes.h), which an address reused after a free
+ * does not share; `identities` maps the serial to the address and name,
+ * read once per state. Events that have no state (a remove, a lookup miss,
+ * a failed create) are counted by the name asked for, in `named`.
+ */
 
-struct lunatik_state_key {
+struct lunatik_identity {
 	u64 state;
+	char name[LUNATIK_EV_NAME_LEN];
+};
+
+struct lunatik_name_key {
 	char name[LUNATIK_EV_NAME_LEN];
 };
 
@@ -78,7 +89,7 @@ struct lunatik_counters {
 	u64 n[LUNATIK_EV_MAX];
 	u64 lookup_miss;	/* LOOKUP events with no state */
 	u64 exec_errors;	/* EXEC_END with a status other than LUA_OK */
-	u64 alloc_bytes;	/* sum of nsize over ALLOC with nsize > osize growth */
+	u64 alloc_bytes;	/* sum of nsize - osize over growing ALLOC */
 	u64 free_bytes;	/* sum of osize - nsize over shrinking ALLOC */
 	u64 contended;	/* LOCK events with LUNATIK_LOCK_CONTENDED */
 };
@@ -93,8 +104,7 @@ enum lunatik_hist_kind {
 };
 
 struct lunatik_hist_key {
-	u64 state;
-	char name[LUNATIK_EV_NAME_LEN];
+	u64 serial;
 	u32 hist;	/* enum lunatik_hist_kind */
 	u32 slot;	/* bpf_log2l(value): slot s > 0 holds [2^(s-1), 2^s), slot 0 holds 0 */
 };

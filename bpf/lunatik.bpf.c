@@ -9,6 +9,10 @@
  *   -DLUNATIK_USER=0       kprobes on the module: kernel memory, and the
  *                          lock:contention_begin/end tracepoints
  *   -DLUNATIK_STREAM=1     every event through the ring buffer `events`
+ *   -DLUNATIK_STREAM=0     summary mode: no ring buffer, and no probe on the
+ *                          allocator (charge) nor on the refcount returns;
+ *                          the module's per-state allocation counters are
+ *                          folded in at create, unlock and free instead
  *   -DLUNATIK_RINGBUF_PAGES=N  its size in pages (a power of two)
  * The per-state counters and log2 histograms are kept in both modes.
  *
@@ -84,19 +88,30 @@ BPF_PERCPU_ARRAY(scratch, struct stash, 1);
 BPF_HASH(held, __u64, __u64, 10240);			/* state -> lock acquired ts */
 BPF_HASH(live_locks, __u64, __u64, 10240);		/* &s->lock -> s, live states */
 BPF_HASH(contending, __u32, struct contention_stash, 10240);
-/* Summary maps: one counter per state (address and name) and one slot per
- * state, histogram and log2 bucket. An update that finds its map full is
- * counted in drops, like a record the ring buffer could not take. */
+/* Summary maps (bpf/events.h): counters and histogram slots by serial, the
+ * serial's address and name, counters by name for events with no state. An
+ * update that finds its map full is counted in drops, like a record the
+ * ring buffer could not take. */
 #ifndef LUNATIK_STATES_MAX
 #define LUNATIK_STATES_MAX	16384
 #endif
-BPF_HASH(counters, struct lunatik_state_key, struct lunatik_counters, LUNATIK_STATES_MAX);
+BPF_HASH(counters, __u64, struct lunatik_counters, LUNATIK_STATES_MAX);
+BPF_HASH(identities, __u64, struct lunatik_identity, LUNATIK_STATES_MAX);
+BPF_HASH(named, struct lunatik_name_key, struct lunatik_counters, LUNATIK_STATES_MAX);
 BPF_HASH(hists, struct lunatik_hist_key, __u64, 4 * LUNATIK_STATES_MAX);
 BPF_PERCPU_ARRAY(zero_counters, struct lunatik_counters, 1);
+#if !LUNATIK_STREAM
+/* Summary mode has no probe on the allocator: the module's own per-state
+ * counters (struct lunatik_stats) are folded in at create, unlock and free;
+ * `folded` is what was folded so far, per live state. */
+BPF_HASH(folded, __u64, struct lunatik_stats, LUNATIK_STATES_MAX);
+BPF_PERCPU_ARRAY(stats_scratch, struct lunatik_stats, 2);	/* [0] now, [1] zero */
+#endif
 
-/* Map keys are built in per-CPU memory: BPF stack is 512 bytes. */
+/* Map keys and values are built in per-CPU memory: BPF stack is 512 bytes. */
 struct key_scratch {
-	struct lunatik_state_key state;
+	struct lunatik_identity identity;
+	struct lunatik_name_key name;
 	struct lunatik_hist_key hist;
 };
 BPF_PERCPU_ARRAY(keys, struct key_scratch, 1);
@@ -106,12 +121,21 @@ static __always_inline __u32 cur_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
-/* Names are map keys (with the state): zero the whole buffer, then read. */
+/* Names are map keys: zero the whole buffer, then read. */
 static __always_inline void state_name(char *dst, __u64 s)
 {
 	__builtin_memset(dst, 0, LUNATIK_EV_NAME_LEN);
 	if (s)
 		lread_str(dst, LUNATIK_EV_NAME_LEN, s + LUNATIK_OFF_NAME);
+}
+
+static __always_inline __u64 serial_of(__u64 s)
+{
+	__u64 serial = 0;
+
+	if (s)
+		lread(&serial, sizeof(serial), s + LUNATIK_OFF_STATS);
+	return serial;
 }
 
 static __always_inline void stash_put(__u32 fn, __u64 state, __u64 arg,
@@ -163,8 +187,37 @@ static __always_inline void drop(void)
 		(*d)++;
 }
 
+/* The counters of state s (its serial in *serial); the first time, its
+ * identity too. NULL (and a drop) when a map is full. */
 static __always_inline struct lunatik_counters *counters_of(__u64 s,
-							     const char *name)
+							     __u64 *serial)
+{
+	int zero = 0;
+	struct lunatik_counters *init, *c;
+	struct key_scratch *ks;
+
+	*serial = serial_of(s);
+	if (!*serial)
+		return NULL;
+	c = counters.lookup(serial);
+	if (c)
+		return c;
+	init = zero_counters.lookup(&zero);
+	ks = keys.lookup(&zero);
+	if (!init || !ks)
+		return NULL;
+	ks->identity.state = s;
+	state_name(ks->identity.name, s);
+	if (identities.update(serial, &ks->identity))
+		drop();
+	c = counters.lookup_or_try_init(serial, init);
+	if (!c)
+		drop();
+	return c;
+}
+
+/* The counters of a name asked for, for events with no state. */
+static __always_inline struct lunatik_counters *named_of(const char *name)
 {
 	int zero = 0;
 	struct lunatik_counters *init = zero_counters.lookup(&zero);
@@ -173,41 +226,114 @@ static __always_inline struct lunatik_counters *counters_of(__u64 s,
 
 	if (!init || !ks)
 		return NULL;
-	ks->state.state = s;
-	__builtin_memcpy(ks->state.name, name, LUNATIK_EV_NAME_LEN);
-	c = counters.lookup_or_try_init(&ks->state, init);
+	__builtin_memcpy(ks->name.name, name, LUNATIK_EV_NAME_LEN);
+	c = named.lookup_or_try_init(&ks->name, init);
 	if (!c)
-		drop();		/* the map is full */
+		drop();
 	return c;
 }
 
-static __always_inline void count(__u64 s, const char *name, __u32 kind)
+static __always_inline __u64 count(__u64 s, __u32 kind)
 {
-	struct lunatik_counters *c = counters_of(s, name);
+	__u64 serial;
+	struct lunatik_counters *c = counters_of(s, &serial);
+
+	if (c && kind < LUNATIK_EV_MAX)
+		__sync_fetch_and_add(&c->n[kind], 1);
+	return serial;
+}
+
+static __always_inline void count_named(const char *name, __u32 kind)
+{
+	struct lunatik_counters *c = named_of(name);
 
 	if (c && kind < LUNATIK_EV_MAX)
 		__sync_fetch_and_add(&c->n[kind], 1);
 }
 
-static __always_inline void hist(__u64 s, const char *name, __u32 which,
-				 __u64 value)
+static __always_inline void hist_add(__u64 serial, __u32 which, __u32 slot,
+				     __u64 n)
 {
 	__u64 init = 0, *v;
 	int zero = 0;
 	struct key_scratch *ks = keys.lookup(&zero);
 
-	if (!ks)
+	if (!ks || !serial)
 		return;
-	ks->hist.state = s;
-	__builtin_memcpy(ks->hist.name, name, LUNATIK_EV_NAME_LEN);
+	ks->hist.serial = serial;
 	ks->hist.hist = which;
-	ks->hist.slot = value ? bpf_log2l(value) : 0;
+	ks->hist.slot = slot;
 	v = hists.lookup_or_try_init(&ks->hist, &init);
 	if (v)
-		__sync_fetch_and_add(v, 1);
+		__sync_fetch_and_add(v, n);
 	else
 		drop();		/* the map is full */
 }
+
+static __always_inline void hist(__u64 serial, __u32 which, __u64 value)
+{
+	hist_add(serial, which, value ? bpf_log2l(value) : 0, 1);
+}
+
+#if !LUNATIK_STREAM
+/* Adds what the module counted since prev to the summary maps. */
+static __always_inline void fold_delta(__u64 serial,
+				       const struct lunatik_stats *now,
+				       const struct lunatik_stats *prev)
+{
+	struct lunatik_counters *c = counters.lookup(&serial);
+	__u64 d;
+	int i;
+
+	if (c) {
+		__sync_fetch_and_add(&c->n[LUNATIK_EV_ALLOC], now->charges - prev->charges);
+		__sync_fetch_and_add(&c->alloc_bytes, now->grown - prev->grown);
+		__sync_fetch_and_add(&c->free_bytes, now->shrunk - prev->shrunk);
+	}
+#pragma clang loop unroll(disable)
+	for (i = 1; i < LUNATIK_STATS_SLOTS; i++) {
+		d = now->sizes[i] - prev->sizes[i];
+		if (d)
+			hist_add(serial, LUNATIK_HIST_ALLOC_SIZE, i, d);
+	}
+}
+
+/*
+ * Folds s's allocation counters in. Callers hold the state exclusively
+ * (unlock entry: s->lock; free: no users), except create's return, which
+ * may race an unlock on another CPU: it only folds while nothing was
+ * folded yet (first), and whoever inserts into `folded` first wins.
+ */
+static __always_inline void fold(__u64 s, __u64 serial, int first)
+{
+	int zero = 0, one = 1;
+	struct lunatik_stats *now = stats_scratch.lookup(&zero);
+	struct lunatik_stats *none = stats_scratch.lookup(&one);
+	struct lunatik_stats *prev;
+
+	if (!now || !none || !serial)
+		return;
+	if (lread(now, sizeof(*now), s + LUNATIK_OFF_STATS))
+		return;
+	prev = folded.lookup(&serial);
+	if (first) {
+		if (prev || folded.insert(&serial, now))
+			return;		/* an unlock folded already */
+		fold_delta(serial, now, none);
+		return;
+	}
+	if (!prev) {
+		folded.insert(&serial, none);	/* or create's return just did */
+		prev = folded.lookup(&serial);
+		if (!prev) {
+			drop();		/* the map is full */
+			return;
+		}
+	}
+	fold_delta(serial, now, prev);
+	__builtin_memcpy(prev, now, sizeof(*now));
+}
+#endif
 
 #if LUNATIK_STREAM
 /* Reserves a record with its header filled, or counts a drop. */
@@ -252,6 +378,24 @@ static __always_inline void submit(struct lunatik_event *e)
 
 /* ---- create ---- */
 
+/* The CREATE record (stream mode): s 0 and ret -errno for a failure. */
+static __always_inline void create_record(struct stash *st, __u64 s, __s64 ret)
+{
+#if LUNATIK_STREAM
+	struct lunatik_event *e = reserve(LUNATIK_EV_CREATE, s, st->name);
+	__u64 maxalloc = st->arg;
+
+	if (!e)
+		return;
+	if (s)
+		lread(&maxalloc, sizeof(maxalloc), s + LUNATIK_OFF_MAXALLOC);
+	e->ret = ret;
+	e->maxalloc = maxalloc;
+	e->latency = st->ts ? e->ts - st->ts : 0;
+	submit(e);
+#endif
+}
+
 int lunatik_create_entry(struct pt_regs *ctx)
 {
 	stash_put(FN_CREATE, 0, PT_REGS_PARM1(ctx), 0, PT_REGS_PARM2(ctx));
@@ -261,35 +405,23 @@ int lunatik_create_entry(struct pt_regs *ctx)
 int lunatik_create_return(struct pt_regs *ctx)
 {
 	__u64 s = PT_REGS_RC(ctx);
-	__u64 maxalloc, lock;
-	__s64 ret = 0;
 	struct stash *st = stash_take(FN_CREATE);
+	__u64 lock;
 
 	if (!st)
 		return 0;
-	maxalloc = st->arg;
-	if (s >= (__u64)-LUNATIK_MAX_ERRNO) {
-		ret = (__s64)s;
-		s = 0;
-	} else if (s) {
-		lread(&maxalloc, sizeof(maxalloc), s + LUNATIK_OFF_MAXALLOC);
-		lock = s + LUNATIK_OFF_LOCK;
-		live_locks.update(&lock, &s);
-	} else {
-		ret = -12;	/* NULL: treat as -ENOMEM */
+	if (s >= (__u64)-LUNATIK_MAX_ERRNO || !s) {
+		create_record(st, 0, s ? (__s64)s : -12);	/* NULL: -ENOMEM */
+		count_named(st->name, LUNATIK_EV_CREATE);
+		return 0;
 	}
-	count(s, st->name, LUNATIK_EV_CREATE);
+	lock = s + LUNATIK_OFF_LOCK;
+	live_locks.update(&lock, &s);
+	create_record(st, s, 0);
 #if LUNATIK_STREAM
-	{
-		struct lunatik_event *e = reserve(LUNATIK_EV_CREATE, s, st->name);
-
-		if (!e)
-			return 0;
-		e->ret = ret;
-		e->maxalloc = maxalloc;
-		e->latency = st->ts ? e->ts - st->ts : 0;
-		submit(e);
-	}
+	count(s, LUNATIK_EV_CREATE);
+#else
+	fold(s, count(s, LUNATIK_EV_CREATE), 1);	/* the allocations that built it */
 #endif
 	return 0;
 }
@@ -309,7 +441,7 @@ int lunatik_remove_return(struct pt_regs *ctx)
 
 	if (!st)
 		return 0;
-	count(0, st->name, LUNATIK_EV_REMOVE);
+	count_named(st->name, LUNATIK_EV_REMOVE);
 #if LUNATIK_STREAM
 	{
 		struct lunatik_event *e = reserve(LUNATIK_EV_REMOVE, 0, st->name);
@@ -325,10 +457,19 @@ int lunatik_remove_return(struct pt_regs *ctx)
 
 /* ---- lookups ---- */
 
+/* Entry: the name asked for; summary mode keeps only its address (arg) and
+ * reads it on a miss, the one case that needs it. */
+static __always_inline void lookup_entry(struct pt_regs *ctx, __u32 fn)
+{
+	__u64 name = PT_REGS_PARM1(ctx);
+
+	stash_put(fn, 0, name, 0, LUNATIK_STREAM ? name : 0);
+}
+
 static __always_inline int lookup_return(struct pt_regs *ctx, __u32 fn,
 					 __u32 flags)
 {
-	__u64 s = PT_REGS_RC(ctx);
+	__u64 s = PT_REGS_RC(ctx), serial;
 	__s32 users = 0;
 	struct stash *st = stash_take(fn);
 	struct lunatik_counters *c;
@@ -337,12 +478,17 @@ static __always_inline int lookup_return(struct pt_regs *ctx, __u32 fn,
 		return 0;
 	if (s && flags == LUNATIK_LOOKUP_STATEGET)
 		lread(&users, sizeof(users), s + LUNATIK_OFF_USERS);
-	c = counters_of(s, st->name);
-	if (c) {
-		__sync_fetch_and_add(&c->n[LUNATIK_EV_LOOKUP], 1);
-		if (!s)
+	if (s) {
+		c = counters_of(s, &serial);
+	} else {
+		if (!LUNATIK_STREAM && st->arg)
+			lread_str(st->name, sizeof(st->name), st->arg);
+		c = named_of(st->name);
+		if (c)
 			__sync_fetch_and_add(&c->lookup_miss, 1);
 	}
+	if (c)
+		__sync_fetch_and_add(&c->n[LUNATIK_EV_LOOKUP], 1);
 #if LUNATIK_STREAM
 	{
 		struct lunatik_event *e = reserve(LUNATIK_EV_LOOKUP, s, st->name);
@@ -359,7 +505,7 @@ static __always_inline int lookup_return(struct pt_regs *ctx, __u32 fn,
 
 int lunatik_statelookup_entry(struct pt_regs *ctx)
 {
-	stash_put(FN_STATELOOKUP, 0, 0, 0, PT_REGS_PARM1(ctx));
+	lookup_entry(ctx, FN_STATELOOKUP);
 	return 0;
 }
 
@@ -370,7 +516,7 @@ int lunatik_statelookup_return(struct pt_regs *ctx)
 
 int lunatik_stateget_entry(struct pt_regs *ctx)
 {
-	stash_put(FN_STATEGET, 0, 0, 0, PT_REGS_PARM1(ctx));
+	lookup_entry(ctx, FN_STATEGET);
 	return 0;
 }
 
@@ -379,34 +525,49 @@ int lunatik_stateget_return(struct pt_regs *ctx)
 	return lookup_return(ctx, FN_STATEGET, LUNATIK_LOOKUP_STATEGET);
 }
 
-/* ---- refcount ---- */
+/* ---- refcount ----
+ * The stream records the count after the change (the return value); the
+ * summary only counts, at entry, and attaches no return probe. */
 
+#if LUNATIK_STREAM
 static __always_inline int ref_return(struct pt_regs *ctx, __u32 fn, __u32 kind)
 {
 	__s64 users = (int)PT_REGS_RC(ctx);
 	struct stash *st = stash_take(fn);
+	struct lunatik_event *e;
 
 	if (!st || !st->state)
 		return 0;
-	count(st->state, st->name, kind);
-#if LUNATIK_STREAM
-	{
-		struct lunatik_event *e = reserve(kind, st->state, st->name);
-
-		if (!e)
-			return 0;
-		e->count = users;
-		submit(e);
-	}
-#endif
+	count(st->state, kind);
+	e = reserve(kind, st->state, st->name);
+	if (!e)
+		return 0;
+	e->count = users;
+	submit(e);
 	return 0;
 }
 
-int lunatik_getstate_entry(struct pt_regs *ctx)
+static __always_inline void ref_entry(struct pt_regs *ctx, __u32 fn, __u32 kind)
 {
 	__u64 s = PT_REGS_PARM1(ctx);
 
-	stash_put(FN_GETSTATE, s, 0, s, 0);
+	stash_put(fn, s, 0, s, 0);
+}
+#else
+static __always_inline int ref_return(struct pt_regs *ctx, __u32 fn, __u32 kind)
+{
+	return 0;
+}
+
+static __always_inline void ref_entry(struct pt_regs *ctx, __u32 fn, __u32 kind)
+{
+	count(PT_REGS_PARM1(ctx), kind);
+}
+#endif
+
+int lunatik_getstate_entry(struct pt_regs *ctx)
+{
+	ref_entry(ctx, FN_GETSTATE, LUNATIK_EV_GET);
 	return 0;
 }
 
@@ -417,9 +578,7 @@ int lunatik_getstate_return(struct pt_regs *ctx)
 
 int lunatik_putstate_entry(struct pt_regs *ctx)
 {
-	__u64 s = PT_REGS_PARM1(ctx);
-
-	stash_put(FN_PUTSTATE, s, 0, s, 0);
+	ref_entry(ctx, FN_PUTSTATE, LUNATIK_EV_PUT);
 	return 0;
 }
 
@@ -436,7 +595,8 @@ int lunatik_execute_entry(struct pt_regs *ctx)
 	__u64 code = PT_REGS_PARM2(ctx);
 	__u64 len = PT_REGS_PARM3(ctx);
 
-	stash_put(FN_EXECUTE, s, len, s, 0);
+	stash_put(FN_EXECUTE, s, len, LUNATIK_STREAM ? s : 0, 0);
+	count(s, LUNATIK_EV_EXEC_BEGIN);
 #if LUNATIK_STREAM
 	{
 		int zero = 0;
@@ -446,7 +606,6 @@ int lunatik_execute_entry(struct pt_regs *ctx)
 
 		if (!st)
 			return 0;
-		count(s, st->name, LUNATIK_EV_EXEC_BEGIN);
 		e = reserve(LUNATIK_EV_EXEC_BEGIN, s, st->name);
 		if (!e)
 			return 0;
@@ -457,14 +616,6 @@ int lunatik_execute_entry(struct pt_regs *ctx)
 		}
 		submit(e);
 	}
-#else
-	{
-		int zero = 0;
-		struct stash *st = scratch.lookup(&zero);
-
-		if (st)
-			count(s, st->name, LUNATIK_EV_EXEC_BEGIN);
-	}
 #endif
 	return 0;
 }
@@ -474,18 +625,18 @@ int lunatik_execute_return(struct pt_regs *ctx)
 	__s64 ret = (int)PT_REGS_RC(ctx);
 	struct stash *st = stash_take(FN_EXECUTE);
 	struct lunatik_counters *c;
-	__u64 now = bpf_ktime_get_ns(), lat;
+	__u64 now = bpf_ktime_get_ns(), lat, serial;
 
 	if (!st || !st->state)
 		return 0;
 	lat = st->ts ? now - st->ts : 0;
-	c = counters_of(st->state, st->name);
+	c = counters_of(st->state, &serial);
 	if (c) {
 		__sync_fetch_and_add(&c->n[LUNATIK_EV_EXEC_END], 1);
 		if (ret != 0)
 			__sync_fetch_and_add(&c->exec_errors, 1);
 	}
-	hist(st->state, st->name, LUNATIK_HIST_EXEC_LATENCY, lat);
+	hist(serial, LUNATIK_HIST_EXEC_LATENCY, lat);
 #if LUNATIK_STREAM
 	{
 		struct lunatik_event *e = reserve(LUNATIK_EV_EXEC_END, st->state, st->name);
@@ -501,23 +652,23 @@ int lunatik_execute_return(struct pt_regs *ctx)
 	return 0;
 }
 
-/* ---- allocator ---- */
+/* ---- allocator ----
+ * charge is attached in stream mode only (summary mode folds the module's
+ * own counters instead); deny in both. */
 
 static __always_inline int alloc_entry(struct pt_regs *ctx, __u32 kind)
 {
 	__u64 s = PT_REGS_PARM1(ctx);
 	__u64 osize = PT_REGS_PARM2(ctx);
 	__u64 nsize = PT_REGS_PARM3(ctx);
-	__u64 lim[2] = {};	/* maxalloc, curralloc */
 	int zero = 0;
 	struct stash *st = scratch.lookup(&zero);
 	struct lunatik_counters *c;
+	__u64 serial;
 
 	if (!st || !s)
 		return 0;
-	lread(lim, sizeof(lim), s + LUNATIK_OFF_MAXALLOC);
-	state_name(st->name, s);
-	c = counters_of(s, st->name);
+	c = counters_of(s, &serial);
 	if (c) {
 		__sync_fetch_and_add(&c->n[kind], 1);
 		if (kind == LUNATIK_EV_ALLOC) {
@@ -528,11 +679,15 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u32 kind)
 		}
 	}
 	if (kind == LUNATIK_EV_ALLOC && nsize)
-		hist(s, st->name, LUNATIK_HIST_ALLOC_SIZE, nsize);
+		hist(serial, LUNATIK_HIST_ALLOC_SIZE, nsize);
 #if LUNATIK_STREAM
 	{
-		struct lunatik_event *e = reserve(kind, s, st->name);
+		__u64 lim[2] = {};	/* maxalloc, curralloc */
+		struct lunatik_event *e;
 
+		lread(lim, sizeof(lim), s + LUNATIK_OFF_MAXALLOC);
+		state_name(st->name, s);
+		e = reserve(kind, s, st->name);
 		if (!e)
 			return 0;
 		e->osize = osize;
@@ -558,22 +713,27 @@ int lunatik_deny_entry(struct pt_regs *ctx)
 int lunatik_free_entry(struct pt_regs *ctx)
 {
 	__u64 s = PT_REGS_PARM1(ctx);
-	__u64 lim[2] = {};
 	__u64 lock = s + LUNATIK_OFF_LOCK;
 	int zero = 0;
 	struct stash *st = scratch.lookup(&zero);
+	__u64 serial;
 
 	if (!st || !s)
 		return 0;
 	live_locks.delete(&lock);
 	held.delete(&s);
-	lread(lim, sizeof(lim), s + LUNATIK_OFF_MAXALLOC);
-	state_name(st->name, s);
-	count(s, st->name, LUNATIK_EV_FREE);
-#if LUNATIK_STREAM
+	serial = count(s, LUNATIK_EV_FREE);
+#if !LUNATIK_STREAM
+	fold(s, serial, 0);	/* lua_close's frees */
+	folded.delete(&serial);
+#else
 	{
-		struct lunatik_event *e = reserve(LUNATIK_EV_FREE, s, st->name);
+		__u64 lim[2] = {};	/* maxalloc, curralloc */
+		struct lunatik_event *e;
 
+		lread(lim, sizeof(lim), s + LUNATIK_OFF_MAXALLOC);
+		state_name(st->name, s);
+		e = reserve(LUNATIK_EV_FREE, s, st->name);
 		if (!e)
 			return 0;
 		e->maxalloc = lim[0];
@@ -606,7 +766,7 @@ int lunatik_lock_entry(struct pt_regs *ctx)
 int lunatik_lock_return(struct pt_regs *ctx)
 {
 	struct stash *st = stash_take(FN_LOCK);
-	__u64 now = bpf_ktime_get_ns(), s, wait;
+	__u64 now = bpf_ktime_get_ns(), s, wait, serial;
 	struct lunatik_counters *c;
 	u32 contended;
 
@@ -617,18 +777,19 @@ int lunatik_lock_return(struct pt_regs *ctx)
 	contended = st->arg;
 
 	held.update(&s, &now);
-	state_name(st->name, s);
-	c = counters_of(s, st->name);
+	c = counters_of(s, &serial);
 	if (c) {
 		__sync_fetch_and_add(&c->n[LUNATIK_EV_LOCK], 1);
 		if (contended)
 			__sync_fetch_and_add(&c->contended, 1);
 	}
-	hist(s, st->name, LUNATIK_HIST_LOCK_WAIT, wait);
+	hist(serial, LUNATIK_HIST_LOCK_WAIT, wait);
 #if LUNATIK_STREAM
 	{
-		struct lunatik_event *e = reserve(LUNATIK_EV_LOCK, s, st->name);
+		struct lunatik_event *e;
 
+		state_name(st->name, s);
+		e = reserve(LUNATIK_EV_LOCK, s, st->name);
 		if (!e)
 			return 0;
 		e->latency = wait;
@@ -639,10 +800,11 @@ int lunatik_lock_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Unlock entry: s->lock is still held, so the summary folds here. */
 int lunatik_unlock_entry(struct pt_regs *ctx)
 {
 	__u64 s = PT_REGS_PARM1(ctx);
-	__u64 now = bpf_ktime_get_ns(), hold = 0, *t;
+	__u64 now = bpf_ktime_get_ns(), hold = 0, *t, serial;
 	int zero = 0;
 	struct stash *st = scratch.lookup(&zero);
 
@@ -653,14 +815,17 @@ int lunatik_unlock_entry(struct pt_regs *ctx)
 		hold = now - *t;
 		held.delete(&s);
 	}
-	state_name(st->name, s);
-	count(s, st->name, LUNATIK_EV_UNLOCK);
+	serial = count(s, LUNATIK_EV_UNLOCK);
 	if (t)
-		hist(s, st->name, LUNATIK_HIST_LOCK_HOLD, hold);
-#if LUNATIK_STREAM
+		hist(serial, LUNATIK_HIST_LOCK_HOLD, hold);
+#if !LUNATIK_STREAM
+	fold(s, serial, 0);
+#else
 	{
-		struct lunatik_event *e = reserve(LUNATIK_EV_UNLOCK, s, st->name);
+		struct lunatik_event *e;
 
+		state_name(st->name, s);
+		e = reserve(LUNATIK_EV_UNLOCK, s, st->name);
 		if (!e)
 			return 0;
 		e->latency = hold;
@@ -691,7 +856,7 @@ int lunatik_contention_end(struct lunatik_tp_contention *args)
 {
 	__u32 tid = cur_tid();
 	struct contention_stash *c = contending.lookup(&tid);
-	__u64 *sp, s, lock, wait;
+	__u64 *sp, s, lock, wait, serial;
 	int zero = 0;
 	struct stash *st;
 
@@ -705,13 +870,14 @@ int lunatik_contention_end(struct lunatik_tp_contention *args)
 	if (!sp || !st)
 		return 0;
 	s = *sp;
-	state_name(st->name, s);
-	count(s, st->name, LUNATIK_EV_CONTENTION);
-	hist(s, st->name, LUNATIK_HIST_CONTENTION, wait);
+	serial = count(s, LUNATIK_EV_CONTENTION);
+	hist(serial, LUNATIK_HIST_CONTENTION, wait);
 #if LUNATIK_STREAM
 	{
-		struct lunatik_event *e = reserve(LUNATIK_EV_CONTENTION, s, st->name);
+		struct lunatik_event *e;
 
+		state_name(st->name, s);
+		e = reserve(LUNATIK_EV_CONTENTION, s, st->name);
 		if (!e)
 			return 0;
 		e->latency = wait;

@@ -12,6 +12,7 @@
  * at most KMALLOC_MAX_SIZE, 4 MiB on x86_64), whatever maxalloc allows; the
  * user-space build has no such ceiling.
  */
+#include <linux/bitops.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
 
@@ -21,13 +22,21 @@
 
 #define LUNATIK_GFP	(GFP_ATOMIC | __GFP_NOWARN)
 
-/* Every change of s->curralloc; returns the new value. */
+/* Every change of s->curralloc, counted; returns the new value. */
 LUNATIK_PROBE size_t lunatik_charge(lunatik_State *s, size_t osize,
 				    size_t nsize)
 {
+	struct lunatik_stats *st = lunatik_stats(s);
 	size_t curr = s->curralloc - osize + nsize;
 
 	WRITE_ONCE(s->curralloc, curr);
+	st->charges++;
+	if (nsize > osize)
+		st->grown += nsize - osize;
+	else
+		st->shrunk += osize - nsize;
+	if (nsize)
+		st->sizes[fls64(nsize)]++;
 	return curr;
 }
 

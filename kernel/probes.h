@@ -7,10 +7,14 @@
  * through kprobes or uprobes.
  *
  * This header is included by the BPF text too (BCC defines
- * __BPF_TRACING__), so below the layout it is plain C with no includes.
+ * __BPF_TRACING__), so the layout part is plain C with no includes there.
  */
 #ifndef LUNATIK_PROBES_H
 #define LUNATIK_PROBES_H
+
+#ifndef __BPF_TRACING__
+#include <linux/types.h>
+#endif
 
 /*
  * lunatik_State as the tracer reads it. spinlock_t and refcount_t are 4 bytes
@@ -25,6 +29,28 @@
 #define LUNATIK_OFF_NAME	48
 #define LUNATIK_STATE_SIZE	112
 #define LUNATIK_PROBE_NAME_MAX	64	/* == LUNATIK_NAME_MAXSIZE */
+
+/*
+ * Right behind every lunatik_State (states.c allocates them together) the
+ * module keeps what a tracer needs to summarise a state without a probe on
+ * every allocation: the summary tracer folds these counters into its maps
+ * at the boundaries (create, unlock, free) instead. They change only where
+ * curralloc does, so under the same exclusion (s->lock, or no users yet or
+ * any more).
+ */
+#define LUNATIK_OFF_STATS	LUNATIK_STATE_SIZE
+#define LUNATIK_STATS_SLOTS	65	/* fls64() of a size: 0 .. 64 */
+
+struct lunatik_stats {
+	__u64 serial;		/* module-wide, never reused: tells the
+				 * incarnations of one address apart */
+	__u64 charges;		/* calls of lunatik_charge */
+	__u64 grown;		/* bytes: sum of nsize - osize when it grows */
+	__u64 shrunk;		/* bytes: sum of osize - nsize when it shrinks */
+	__u64 sizes[LUNATIK_STATS_SLOTS];	/* charges with nsize > 0, by
+						 * fls64(nsize): slot k holds
+						 * [2^(k-1), 2^k) */
+};
 
 /* Symbol names, for the loader (and for available_filter_functions). */
 #define LUNATIK_PROBE_SYMBOLS \
@@ -74,7 +100,8 @@ LUNATIK_PROBE int lunatik_execute(lunatik_State *s, const char *code,
 				  size_t len, char *out, size_t *outlen);
 
 /* allocator: every change of s->curralloc goes through charge, which
- * returns the new curralloc (osize is already 0 for a new block); a request
+ * returns the new curralloc (osize is already 0 for a new block) and counts
+ * the change in the state's struct lunatik_stats; a request
  * that would cross maxalloc goes through deny, which returns NULL. */
 LUNATIK_PROBE size_t lunatik_charge(lunatik_State *s, size_t osize,
 				    size_t nsize);

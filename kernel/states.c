@@ -52,6 +52,7 @@ static_assert(offsetof(lunatik_State, curralloc) == LUNATIK_OFF_CURRALLOC);
 static_assert(offsetof(lunatik_State, name) == LUNATIK_OFF_NAME);
 static_assert(sizeof(lunatik_State) == LUNATIK_STATE_SIZE);
 static_assert(LUNATIK_PROBE_NAME_MAX == LUNATIK_NAME_MAXSIZE);
+static_assert(offsetof(struct lunatik_tracked, stats) == LUNATIK_OFF_STATS);
 
 struct lunatik_limits lunatik_limits = {
 	.max_maxalloc = 64UL << 20,	/* 64 MiB */
@@ -66,6 +67,7 @@ EXPORT_SYMBOL(lunatik_limits);
 static DEFINE_HASHTABLE(lunatik_table, LUNATIK_HASH_BITS);
 static DEFINE_SPINLOCK(lunatik_table_lock);
 static unsigned int lunatik_nstates;	/* under lunatik_table_lock */
+static u64 lunatik_serial;		/* under lunatik_table_lock */
 
 /*
  * A name is 1 to LUNATIK_NAME_MAXSIZE - 1 printable, non-space ASCII
@@ -172,7 +174,9 @@ fail:
  */
 LUNATIK_PROBE lunatik_State *lunatik_create(size_t maxalloc, const char *name)
 {
+	struct lunatik_tracked *t;
 	lunatik_State *s;
+	u64 serial;
 	u32 hash;
 	int ret;
 
@@ -186,13 +190,16 @@ LUNATIK_PROBE lunatik_State *lunatik_create(size_t maxalloc, const char *name)
 	/* fail early, without building, when we already know */
 	spin_lock(&lunatik_table_lock);
 	ret = lunatik_addable(name, hash);
+	serial = ++lunatik_serial;
 	spin_unlock(&lunatik_table_lock);
 	if (ret)
 		return ERR_PTR(ret);
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
 		return ERR_PTR(-ENOMEM);
+	t->stats.serial = serial;
+	s = &t->s;
 	INIT_HLIST_NODE(&s->node);
 	spin_lock_init(&s->lock);
 	refcount_set(&s->users, 1);	/* the table's reference */
@@ -216,7 +223,7 @@ LUNATIK_PROBE lunatik_State *lunatik_create(size_t maxalloc, const char *name)
 
 	lua_close(s->L);
 free:
-	kfree(s);
+	kfree(t);
 	return ERR_PTR(ret);
 }
 
@@ -299,7 +306,7 @@ EXPORT_SYMBOL(lunatik_putstate);
 /* The last user is gone and lua_close has returned every block. */
 LUNATIK_PROBE void lunatik_free(lunatik_State *s)
 {
-	kfree(s);
+	kfree(container_of(s, struct lunatik_tracked, s));
 }
 
 /* ---- The spec's Lunatik generation ---- */

@@ -6,8 +6,21 @@
 #ifndef LUNATIK_STATES_PRIV_H
 #define LUNATIK_STATES_PRIV_H
 
+#include <linux/container_of.h>
+
 #include "lua.h"
 #include "probes.h"
+
+/* A state and its statistics, allocated together (probes.h). */
+struct lunatik_tracked {
+	lunatik_State s;
+	struct lunatik_stats stats;
+};
+
+static inline struct lunatik_stats *lunatik_stats(lunatik_State *s)
+{
+	return &container_of(s, struct lunatik_tracked, s)->stats;
+}
 
 /* states.c */
 int lunatik_checkname(const char *name);

@@ -64,6 +64,22 @@ PROBES: tuple[tuple[str, bool, bool], ...] = (
     ("lunatik_create", True, True),
 )
 SYMBOLS = tuple(p[0] for p in PROBES)
+# Summary mode reads the module's own allocation counters instead of a probe
+# per allocation, and counts the refcount at entry (bpf/lunatik.bpf.c).
+SUMMARY_SKIPS = {"lunatik_charge": (False, False), "lunatik_getstate": (True, False),
+                 "lunatik_putstate": (True, False)}
+
+
+def probes(mode: str) -> tuple[tuple[str, bool, bool], ...]:
+    """The (symbol, entry, return) probes one mode attaches, in attach order."""
+    if mode == "stream":
+        return PROBES
+    out = []
+    for sym, entry, ret in PROBES:
+        entry, ret = SUMMARY_SKIPS.get(sym, (entry, ret))
+        if entry or ret:
+            out.append((sym, entry, ret))
+    return tuple(out)
 TRACEPOINTS = (("lock:contention_begin", "lunatik_contention_begin"),
                ("lock:contention_end", "lunatik_contention_end"))
 
@@ -303,7 +319,10 @@ class Program:
 
     def reset(self) -> None:
         """Clears the maps a session reads (counters, histograms, drops, stashes)."""
-        for name in ("counters", "hists", "stashes", "held", "contending"):
+        names = ["counters", "identities", "named", "hists", "stashes", "held", "contending"]
+        if self.key.mode == "summary":
+            names.append("folded")
+        for name in names:
             self.bpf[name.encode()].clear()
         self.bpf[b"drops"].clearitem(ctypes.c_int(0))
 
@@ -543,7 +562,7 @@ class Tracer:
         assert self.program is not None
         b = self.program.bpf
         try:
-            for sym, entry, ret in PROBES:
+            for sym, entry, ret in probes(self.mode):
                 if self.backend == "user":
                     name = self.target.encode()
                     if ret:     # the return before the entry: no entry without return
@@ -663,15 +682,20 @@ class Tracer:
         b = self.program.bpf
         summary = Summary(drops=self.program.drops(), events=self.event_count,
                           findings=len(self.findings))
-        for k, v in b[b"counters"].items():
+        identity = {int(k.value): (int(v.state), _text(v.name))
+                    for k, v in b[b"identities"].items()}
+        rows = [(identity.get(int(k.value), (0, "")), v) for k, v in b[b"counters"].items()]
+        rows += [((0, _text(k.name)), v) for k, v in b[b"named"].items()]
+        for (state, name), v in rows:
             counts = {KIND_NAMES[i]: int(v.n[i]) for i in KIND_NAMES}
             summary.states.append(StateSummary(
-                state=int(k.state), name=_text(k.name), counts=counts,
+                state=state, name=name, counts=counts,
                 lookup_miss=int(v.lookup_miss), exec_errors=int(v.exec_errors),
                 alloc_bytes=int(v.alloc_bytes), free_bytes=int(v.free_bytes),
                 contended=int(v.contended)))
         for k, v in b[b"hists"].items():
-            key = (int(k.state), _text(k.name), HIST_NAMES.get(int(k.hist), str(k.hist)))
+            state, name = identity.get(int(k.serial), (0, ""))
+            key = (state, name, HIST_NAMES.get(int(k.hist), str(k.hist)))
             h = summary.histograms.setdefault(key, Histogram(key[2]))
             h.slots[int(k.slot)] = h.slots.get(int(k.slot), 0) + int(v.value)
         return summary
