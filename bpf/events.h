@@ -92,6 +92,7 @@ struct lunatik_counters {
 	u64 alloc_bytes;	/* sum of nsize - osize over growing ALLOC */
 	u64 free_bytes;	/* sum of osize - nsize over shrinking ALLOC */
 	u64 contended;	/* LOCK events with LUNATIK_LOCK_CONTENDED */
+	u64 held_since;	/* BPF-internal: lunatik_lock's return while held, else 0 */
 };
 
 enum lunatik_hist_kind {

@@ -12,7 +12,7 @@
  *   -DLUNATIK_STREAM=0     summary mode: no ring buffer, and no probe on the
  *                          allocator (charge) nor on the refcount returns;
  *                          the module's per-state allocation counters are
- *                          folded in at create, unlock and free instead
+ *                          copied at create, unlock and free instead
  *   -DLUNATIK_RINGBUF_PAGES=N  its size in pages (a power of two)
  * The per-state counters and log2 histograms are kept in both modes.
  *
@@ -51,7 +51,7 @@
 /* Which function an entry stash belongs to. */
 enum lunatik_fn {
 	FN_CREATE = 1, FN_REMOVE, FN_STATELOOKUP, FN_STATEGET, FN_GETSTATE,
-	FN_PUTSTATE, FN_EXECUTE, FN_LOCK,
+	FN_PUTSTATE, FN_EXECUTE, FN_LOCK, FN_MAX,
 };
 
 struct stash_key {
@@ -61,6 +61,8 @@ struct stash_key {
 
 /* What an entry probe leaves for its return probe (BPF-internal). */
 struct stash {
+	__u32 tid;		/* whose (kernel: 0 when taken) */
+	__u32 pad;
 	__u64 ts;
 	__u64 state;
 	__u64 arg;
@@ -83,9 +85,23 @@ struct lunatik_tp_contention {
 BPF_RINGBUF_OUTPUT(events, LUNATIK_RINGBUF_PAGES);
 #endif
 BPF_PERCPU_ARRAY(drops, __u64, 1);
+/*
+ * Entry-to-return stashes. A uprobed thread can sleep and migrate between
+ * the two, so the library's are per thread, in a hash map, and so is the
+ * module's create (it allocates with GFP_KERNEL). The module's other
+ * contract functions never sleep between entry and return (they spin, under
+ * spinlocks, and nothing preempts them on kernels without full
+ * preemption), so theirs are one slot per CPU and function, tagged with the
+ * thread: no hash update and delete on every call. An entry that finds its
+ * slot still pending (a return never seen, or a preemption) counts a drop;
+ * a return that finds another thread's slot gets no stash.
+ */
 BPF_HASH(stashes, struct stash_key, struct stash, 10240);
+#if !LUNATIK_USER
+BPF_PERCPU_ARRAY(slots, struct stash, FN_MAX);
+#endif
+#define STASH_PER_CPU(fn)	(!LUNATIK_USER && (fn) != FN_CREATE)
 BPF_PERCPU_ARRAY(scratch, struct stash, 1);
-BPF_HASH(held, __u64, __u64, 10240);			/* state -> lock acquired ts */
 BPF_HASH(live_locks, __u64, __u64, 10240);		/* &s->lock -> s, live states */
 BPF_HASH(contending, __u32, struct contention_stash, 10240);
 /* Summary maps (bpf/events.h): counters and histogram slots by serial, the
@@ -101,11 +117,11 @@ BPF_HASH(named, struct lunatik_name_key, struct lunatik_counters, LUNATIK_STATES
 BPF_HASH(hists, struct lunatik_hist_key, __u64, 4 * LUNATIK_STATES_MAX);
 BPF_PERCPU_ARRAY(zero_counters, struct lunatik_counters, 1);
 #if !LUNATIK_STREAM
-/* Summary mode has no probe on the allocator: the module's own per-state
- * counters (struct lunatik_stats) are folded in at create, unlock and free;
- * `folded` is what was folded so far, per live state. */
-BPF_HASH(folded, __u64, struct lunatik_stats, LUNATIK_STATES_MAX);
-BPF_PERCPU_ARRAY(stats_scratch, struct lunatik_stats, 2);	/* [0] now, [1] zero */
+/* Summary mode has no probe on the allocator: it copies the module's own
+ * per-state counters (struct lunatik_stats) at create, unlock and free, and
+ * the reader takes the allocation figures from there. */
+BPF_HASH(allocs, __u64, struct lunatik_stats, LUNATIK_STATES_MAX);
+BPF_PERCPU_ARRAY(stats_scratch, struct lunatik_stats, 1);
 #endif
 
 /* Map keys and values are built in per-CPU memory: BPF stack is 512 bytes. */
@@ -138,35 +154,74 @@ static __always_inline __u64 serial_of(__u64 s)
 	return serial;
 }
 
-static __always_inline void stash_put(__u32 fn, __u64 state, __u64 arg,
-				      __u64 name_from_state, __u64 name_ptr)
+static __always_inline void stash_fill(struct stash *v, __u64 state, __u64 arg,
+				       __u64 name_from_state, __u64 name_ptr)
 {
-	struct stash_key k = { .tid = cur_tid(), .fn = fn };
-	int zero = 0;
-	struct stash *v = scratch.lookup(&zero);
-
-	if (!v)
-		return;
+	v->tid = cur_tid();
 	v->ts = bpf_ktime_get_ns();
 	v->state = state;
 	v->arg = arg;
 	state_name(v->name, name_from_state);
 	if (!name_from_state && name_ptr)
 		lread_str(v->name, sizeof(v->name), name_ptr);
+}
+
+static __always_inline void drop(void);
+
+static __always_inline struct stash *slot_of(__u32 fn)
+{
+#if LUNATIK_USER
+	return NULL;
+#else
+	return slots.lookup(&fn);
+#endif
+}
+
+static __always_inline void stash_put(__u32 fn, __u64 state, __u64 arg,
+				      __u64 name_from_state, __u64 name_ptr)
+{
+	struct stash_key k = { .tid = cur_tid(), .fn = fn };
+	int zero = 0;
+	struct stash *v;
+
+	if (STASH_PER_CPU(fn)) {
+		v = slot_of(fn);
+		if (!v)
+			return;
+		if (v->tid)
+			drop();		/* a pending entry is lost */
+		stash_fill(v, state, arg, name_from_state, name_ptr);
+		return;
+	}
+	v = scratch.lookup(&zero);
+	if (!v)
+		return;
+	stash_fill(v, state, arg, name_from_state, name_ptr);
 	stashes.update(&k, v);
 }
 
-/* Copies the stash of fn for this thread into scratch and deletes it. */
+/* The stash of fn for this thread, taken (a zeroed one if there is none). */
 static __always_inline struct stash *stash_take(__u32 fn)
 {
 	struct stash_key k = { .tid = cur_tid(), .fn = fn };
-	struct stash *v = stashes.lookup(&k);
 	int zero = 0;
 	struct stash *out = scratch.lookup(&zero);
+	struct stash *v;
 
+	if (STASH_PER_CPU(fn)) {
+		v = slot_of(fn);
+		if (v && v->tid == k.tid) {
+			v->tid = 0;
+			return v;
+		}
+		v = NULL;
+	} else {
+		v = stashes.lookup(&k);
+	}
 	if (!out)
 		return NULL;
 	if (!v) {
+		out->tid = 0;
 		out->ts = 0;
 		out->state = 0;
 		out->arg = 0;
@@ -276,62 +331,30 @@ static __always_inline void hist(__u64 serial, __u32 which, __u64 value)
 }
 
 #if !LUNATIK_STREAM
-/* Adds what the module counted since prev to the summary maps. */
-static __always_inline void fold_delta(__u64 serial,
-				       const struct lunatik_stats *now,
-				       const struct lunatik_stats *prev)
-{
-	struct lunatik_counters *c = counters.lookup(&serial);
-	__u64 d;
-	int i;
-
-	if (c) {
-		__sync_fetch_and_add(&c->n[LUNATIK_EV_ALLOC], now->charges - prev->charges);
-		__sync_fetch_and_add(&c->alloc_bytes, now->grown - prev->grown);
-		__sync_fetch_and_add(&c->free_bytes, now->shrunk - prev->shrunk);
-	}
-#pragma clang loop unroll(disable)
-	for (i = 1; i < LUNATIK_STATS_SLOTS; i++) {
-		d = now->sizes[i] - prev->sizes[i];
-		if (d)
-			hist_add(serial, LUNATIK_HIST_ALLOC_SIZE, i, d);
-	}
-}
-
 /*
- * Folds s's allocation counters in. Callers hold the state exclusively
- * (unlock entry: s->lock; free: no users), except create's return, which
- * may race an unlock on another CPU: it only folds while nothing was
- * folded yet (first), and whoever inserts into `folded` first wins.
+ * Copies s's allocation counters into `allocs`. Callers hold the state
+ * exclusively (unlock entry: s->lock; free: no users), except create's
+ * return, which may race an unlock on another CPU: it only inserts (first),
+ * so that a later copy is never overwritten by its older one.
  */
 static __always_inline void fold(__u64 s, __u64 serial, int first)
 {
-	int zero = 0, one = 1;
-	struct lunatik_stats *now = stats_scratch.lookup(&zero);
-	struct lunatik_stats *none = stats_scratch.lookup(&one);
-	struct lunatik_stats *prev;
+	int zero = 0;
+	struct lunatik_stats *v = allocs.lookup(&serial);
 
-	if (!now || !none || !serial)
+	if (!serial)
 		return;
-	if (lread(now, sizeof(*now), s + LUNATIK_OFF_STATS))
-		return;
-	prev = folded.lookup(&serial);
-	if (first) {
-		if (prev || folded.insert(&serial, now))
-			return;		/* an unlock folded already */
-		fold_delta(serial, now, none);
+	if (v) {
+		if (!first)
+			lread(v, sizeof(*v), s + LUNATIK_OFF_STATS);
 		return;
 	}
-	if (!prev) {
-		folded.insert(&serial, none);	/* or create's return just did */
-		prev = folded.lookup(&serial);
-		if (!prev) {
-			drop();		/* the map is full */
-			return;
-		}
-	}
-	fold_delta(serial, now, prev);
-	__builtin_memcpy(prev, now, sizeof(*now));
+	v = stats_scratch.lookup(&zero);
+	if (!v || lread(v, sizeof(*v), s + LUNATIK_OFF_STATS))
+		return;
+	if (first ? allocs.insert(&serial, v) && !allocs.lookup(&serial)
+		  : allocs.update(&serial, v))
+		drop();		/* the map is full */
 }
 #endif
 
@@ -721,11 +744,9 @@ int lunatik_free_entry(struct pt_regs *ctx)
 	if (!st || !s)
 		return 0;
 	live_locks.delete(&lock);
-	held.delete(&s);
 	serial = count(s, LUNATIK_EV_FREE);
 #if !LUNATIK_STREAM
-	fold(s, serial, 0);	/* lua_close's frees */
-	folded.delete(&serial);
+	fold(s, serial, 0);	/* lua_close's frees: the final figures */
 #else
 	{
 		__u64 lim[2] = {};	/* maxalloc, curralloc */
@@ -746,20 +767,15 @@ int lunatik_free_entry(struct pt_regs *ctx)
 
 /* ---- lock ---- */
 
+/* The holder's acquisition time is in the state's counters (held_since). */
 int lunatik_lock_entry(struct pt_regs *ctx)
 {
-	struct stash_key k = { .tid = cur_tid(), .fn = FN_LOCK };
-	int zero = 0;
-	struct stash *v = scratch.lookup(&zero);
-
-	if (!v)
-		return 0;
-	v->ts = bpf_ktime_get_ns();
-	v->state = PT_REGS_PARM1(ctx);
+	__u64 s = PT_REGS_PARM1(ctx), serial;
+	struct lunatik_counters *c = counters_of(s, &serial);
 	/* held by another thread right now (between its lock return and unlock entry)? */
-	v->arg = held.lookup(&v->state) ? LUNATIK_LOCK_CONTENDED : 0;
-	state_name(v->name, 0);
-	stashes.update(&k, v);
+	__u64 contended = c && c->held_since ? LUNATIK_LOCK_CONTENDED : 0;
+
+	stash_put(FN_LOCK, s, contended, 0, 0);
 	return 0;
 }
 
@@ -776,9 +792,9 @@ int lunatik_lock_return(struct pt_regs *ctx)
 	wait = st->ts ? now - st->ts : 0;
 	contended = st->arg;
 
-	held.update(&s, &now);
 	c = counters_of(s, &serial);
 	if (c) {
+		c->held_since = now;
 		__sync_fetch_and_add(&c->n[LUNATIK_EV_LOCK], 1);
 		if (contended)
 			__sync_fetch_and_add(&c->contended, 1);
@@ -800,23 +816,25 @@ int lunatik_lock_return(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Unlock entry: s->lock is still held, so the summary folds here. */
+/* Unlock entry: s->lock is still held, so the summary copies here. */
 int lunatik_unlock_entry(struct pt_regs *ctx)
 {
 	__u64 s = PT_REGS_PARM1(ctx);
-	__u64 now = bpf_ktime_get_ns(), hold = 0, *t, serial;
+	__u64 now = bpf_ktime_get_ns(), hold = 0, serial;
 	int zero = 0;
 	struct stash *st = scratch.lookup(&zero);
+	struct lunatik_counters *c;
 
 	if (!st || !s)
 		return 0;
-	t = held.lookup(&s);
-	if (t) {
-		hold = now - *t;
-		held.delete(&s);
+	c = counters_of(s, &serial);
+	if (c) {
+		if (c->held_since)
+			hold = now - c->held_since;
+		c->held_since = 0;
+		__sync_fetch_and_add(&c->n[LUNATIK_EV_UNLOCK], 1);
 	}
-	serial = count(s, LUNATIK_EV_UNLOCK);
-	if (t)
+	if (hold)
 		hist(serial, LUNATIK_HIST_LOCK_HOLD, hold);
 #if !LUNATIK_STREAM
 	fold(s, serial, 0);

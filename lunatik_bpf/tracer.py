@@ -319,9 +319,11 @@ class Program:
 
     def reset(self) -> None:
         """Clears the maps a session reads (counters, histograms, drops, stashes)."""
-        names = ["counters", "identities", "named", "hists", "stashes", "held", "contending"]
+        names = ["counters", "identities", "named", "hists", "stashes", "contending"]
+        if self.key.backend == "kernel":
+            names.append("slots")
         if self.key.mode == "summary":
-            names.append("folded")
+            names.append("allocs")
         for name in names:
             self.bpf[name.encode()].clear()
         self.bpf[b"drops"].clearitem(ctypes.c_int(0))
@@ -684,20 +686,34 @@ class Tracer:
                           findings=len(self.findings))
         identity = {int(k.value): (int(v.state), _text(v.name))
                     for k, v in b[b"identities"].items()}
-        rows = [(identity.get(int(k.value), (0, "")), v) for k, v in b[b"counters"].items()]
-        rows += [((0, _text(k.name)), v) for k, v in b[b"named"].items()]
-        for (state, name), v in rows:
+        # summary mode: the allocation figures are the module's own, as
+        # copied at the state's last create, unlock or free
+        allocs = ({int(k.value): v for k, v in b[b"allocs"].items()}
+                  if self.program.key.mode == "summary" else {})
+        rows = [(identity.get(int(k.value), (0, "")), v, allocs.get(int(k.value)))
+                for k, v in b[b"counters"].items()]
+        rows += [((0, _text(k.name)), v, None) for k, v in b[b"named"].items()]
+        for (state, name), v, a in rows:
             counts = {KIND_NAMES[i]: int(v.n[i]) for i in KIND_NAMES}
+            grown, shrunk = int(v.alloc_bytes), int(v.free_bytes)
+            if a is not None:
+                counts["alloc"] += int(a.charges)
+                grown, shrunk = grown + int(a.grown), shrunk + int(a.shrunk)
             summary.states.append(StateSummary(
                 state=state, name=name, counts=counts,
                 lookup_miss=int(v.lookup_miss), exec_errors=int(v.exec_errors),
-                alloc_bytes=int(v.alloc_bytes), free_bytes=int(v.free_bytes),
-                contended=int(v.contended)))
+                alloc_bytes=grown, free_bytes=shrunk, contended=int(v.contended)))
+        def slot(state: int, name: str, kind: str, k: int, n: int) -> None:
+            h = summary.histograms.setdefault((state, name, kind), Histogram(kind))
+            h.slots[k] = h.slots.get(k, 0) + n
         for k, v in b[b"hists"].items():
             state, name = identity.get(int(k.serial), (0, ""))
-            key = (state, name, HIST_NAMES.get(int(k.hist), str(k.hist)))
-            h = summary.histograms.setdefault(key, Histogram(key[2]))
-            h.slots[int(k.slot)] = h.slots.get(int(k.slot), 0) + int(v.value)
+            slot(state, name, HIST_NAMES.get(int(k.hist), str(k.hist)), int(k.slot), int(v.value))
+        for serial, a in allocs.items():
+            state, name = identity.get(serial, (0, ""))
+            for k, n in enumerate(a.sizes):
+                if n:
+                    slot(state, name, "alloc_size", k, int(n))
         return summary
 
     def summary(self) -> Summary:

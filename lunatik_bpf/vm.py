@@ -208,7 +208,12 @@ class VM:
                 "--memory", self.memory, "--rwdir", str(BUILD),
                 "--cwd", str(Path.cwd())]
         if not use_kvm:
-            argv.append("--disable-kvm")
+            # Under TCG the guest's clocksource watchdog drops the TSC and
+            # falls back to the HPET, whose every read is an emulated MMIO
+            # access of microseconds: each timestamp (ktime in the BPF
+            # programs, the scheduler's clock) would cost what no real
+            # machine pays. The emulated TSC is monotonic across vCPUs.
+            argv += ["--disable-kvm", "--append", "tsc=reliable clocksource=tsc"]
         if self.verbose:
             argv.append("--verbose")
         argv += ["--exec", shlex.join(inner)]

@@ -6,6 +6,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import pytest
+
 from lunatik_bpf import vm
 
 
@@ -24,12 +26,13 @@ def test_vng_command_line() -> None:
     argv = machine.vng_argv(["/bin/sh", "-c", "exit 3"])
     assert argv[:3] == ["vng", "--run", "/boot/vmlinuz-6.1.0-56-amd64"]
     assert "--disable-kvm" in argv
+    assert "clocksource=tsc" in argv[argv.index("--append") + 1].split()
     assert argv[argv.index("--rwdir") + 1] == str(vm.BUILD)
     assert argv[argv.index("--cpus") + 1] == "2"
     assert shlex.split(argv[argv.index("--exec") + 1]) == \
         ["/bin/sh", "-c", "exit 3"]
     with_kvm = vm.VM("6.1.0-56-amd64", kvm=True).vng_argv(["true"])
-    assert "--disable-kvm" not in with_kvm
+    assert "--disable-kvm" not in with_kvm and "--append" not in with_kvm
 
 
 def test_guest_run_reports_status(tmp_path: Path) -> None:
@@ -42,3 +45,12 @@ def test_guest_run_reports_status(tmp_path: Path) -> None:
     assert vm.GuestRun.check_log("[ 1.0] BUG: oops", 0) == 1
     assert vm.GuestRun.check_log("[ 1.0] BUG: oops", 5) == 5
     assert run.command_status() == 7
+
+
+@pytest.mark.kernel
+def test_guest_clock_is_not_emulated_hpet() -> None:
+    """Inside the VM: timestamps come from the TSC (TCG, see vm.VM.vng_argv)
+    or kvm-clock, never from the HPET, whose reads would dominate every
+    traced figure."""
+    current = Path("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+    assert current.read_text().strip() in ("tsc", "kvm-clock")
