@@ -70,15 +70,10 @@ struct lunatik_event {
  *
  * A state's counters and histogram slots are keyed by its serial (struct
  * lunatik_stats in kernel/probes.h), which an address reused after a free
- * does not share; `identities` maps the serial to the address and name,
- * read once per state. Events that have no state (a remove, a lookup miss,
- * a failed create) are counted by the name asked for, in `named`.
+ * does not share; the counters say which address and name it was. Events
+ * that have no state (a remove, a lookup miss, a failed create) are counted
+ * by the name asked for, in `named` (state 0).
  */
-
-struct lunatik_identity {
-	u64 state;
-	char name[LUNATIK_EV_NAME_LEN];
-};
 
 struct lunatik_name_key {
 	char name[LUNATIK_EV_NAME_LEN];
@@ -86,6 +81,8 @@ struct lunatik_name_key {
 
 /* One counter per event kind, indexed by enum lunatik_event_kind. */
 struct lunatik_counters {
+	u64 state;			/* 0 in `named` */
+	char name[LUNATIK_EV_NAME_LEN];
 	u64 n[LUNATIK_EV_MAX];
 	u64 lookup_miss;	/* LOOKUP events with no state */
 	u64 exec_errors;	/* EXEC_END with a status other than LUA_OK */

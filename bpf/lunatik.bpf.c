@@ -102,20 +102,16 @@ BPF_PERCPU_ARRAY(slots, struct stash, FN_MAX);
 #endif
 #define STASH_PER_CPU(fn)	(!LUNATIK_USER && (fn) != FN_CREATE)
 BPF_PERCPU_ARRAY(scratch, struct stash, 1);
-BPF_HASH(live_locks, __u64, __u64, 10240);		/* &s->lock -> s, live states */
 BPF_HASH(contending, __u32, struct contention_stash, 10240);
-/* Summary maps (bpf/events.h): counters and histogram slots by serial, the
- * serial's address and name, counters by name for events with no state. An
- * update that finds its map full is counted in drops, like a record the
- * ring buffer could not take. */
+/* Summary maps (bpf/events.h): counters and histogram slots by serial,
+ * counters by name for events with no state. An update that finds its map
+ * full is counted in drops, like a record the ring buffer could not take. */
 #ifndef LUNATIK_STATES_MAX
 #define LUNATIK_STATES_MAX	16384
 #endif
 BPF_HASH(counters, __u64, struct lunatik_counters, LUNATIK_STATES_MAX);
-BPF_HASH(identities, __u64, struct lunatik_identity, LUNATIK_STATES_MAX);
 BPF_HASH(named, struct lunatik_name_key, struct lunatik_counters, LUNATIK_STATES_MAX);
 BPF_HASH(hists, struct lunatik_hist_key, __u64, 4 * LUNATIK_STATES_MAX);
-BPF_PERCPU_ARRAY(zero_counters, struct lunatik_counters, 1);
 #if !LUNATIK_STREAM
 /* Summary mode has no probe on the allocator: it copies the module's own
  * per-state counters (struct lunatik_stats) at create, unlock and free, and
@@ -126,9 +122,9 @@ BPF_PERCPU_ARRAY(stats_scratch, struct lunatik_stats, 1);
 
 /* Map keys and values are built in per-CPU memory: BPF stack is 512 bytes. */
 struct key_scratch {
-	struct lunatik_identity identity;
 	struct lunatik_name_key name;
 	struct lunatik_hist_key hist;
+	struct lunatik_counters init;
 };
 BPF_PERCPU_ARRAY(keys, struct key_scratch, 1);
 
@@ -242,13 +238,21 @@ static __always_inline void drop(void)
 		(*d)++;
 }
 
-/* The counters of state s (its serial in *serial); the first time, its
- * identity too. NULL (and a drop) when a map is full. */
+/* Zeroed counters of state s in scratch, to insert (the caller names them). */
+static __always_inline struct lunatik_counters *fresh_counters(struct key_scratch *ks,
+							       __u64 s)
+{
+	__builtin_memset(&ks->init, 0, sizeof(ks->init));
+	ks->init.state = s;
+	return &ks->init;
+}
+
+/* The counters of state s (its serial in *serial), made the first time. */
 static __always_inline struct lunatik_counters *counters_of(__u64 s,
 							     __u64 *serial)
 {
 	int zero = 0;
-	struct lunatik_counters *init, *c;
+	struct lunatik_counters *c;
 	struct key_scratch *ks;
 
 	*serial = serial_of(s);
@@ -257,17 +261,14 @@ static __always_inline struct lunatik_counters *counters_of(__u64 s,
 	c = counters.lookup(serial);
 	if (c)
 		return c;
-	init = zero_counters.lookup(&zero);
 	ks = keys.lookup(&zero);
-	if (!init || !ks)
+	if (!ks)
 		return NULL;
-	ks->identity.state = s;
-	state_name(ks->identity.name, s);
-	if (identities.update(serial, &ks->identity))
-		drop();
-	c = counters.lookup_or_try_init(serial, init);
+	state_name(fresh_counters(ks, s)->name, s);
+	counters.insert(serial, &ks->init);	/* or another CPU just did */
+	c = counters.lookup(serial);
 	if (!c)
-		drop();
+		drop();		/* the map is full */
 	return c;
 }
 
@@ -275,14 +276,18 @@ static __always_inline struct lunatik_counters *counters_of(__u64 s,
 static __always_inline struct lunatik_counters *named_of(const char *name)
 {
 	int zero = 0;
-	struct lunatik_counters *init = zero_counters.lookup(&zero);
 	struct key_scratch *ks = keys.lookup(&zero);
 	struct lunatik_counters *c;
 
-	if (!init || !ks)
+	if (!ks)
 		return NULL;
 	__builtin_memcpy(ks->name.name, name, LUNATIK_EV_NAME_LEN);
-	c = named.lookup_or_try_init(&ks->name, init);
+	c = named.lookup(&ks->name);
+	if (c)
+		return c;
+	__builtin_memcpy(fresh_counters(ks, 0)->name, name, LUNATIK_EV_NAME_LEN);
+	named.insert(&ks->name, &ks->init);
+	c = named.lookup(&ks->name);
 	if (!c)
 		drop();
 	return c;
@@ -429,7 +434,6 @@ int lunatik_create_return(struct pt_regs *ctx)
 {
 	__u64 s = PT_REGS_RC(ctx);
 	struct stash *st = stash_take(FN_CREATE);
-	__u64 lock;
 
 	if (!st)
 		return 0;
@@ -438,8 +442,6 @@ int lunatik_create_return(struct pt_regs *ctx)
 		count_named(st->name, LUNATIK_EV_CREATE);
 		return 0;
 	}
-	lock = s + LUNATIK_OFF_LOCK;
-	live_locks.update(&lock, &s);
 	create_record(st, s, 0);
 #if LUNATIK_STREAM
 	count(s, LUNATIK_EV_CREATE);
@@ -736,14 +738,12 @@ int lunatik_deny_entry(struct pt_regs *ctx)
 int lunatik_free_entry(struct pt_regs *ctx)
 {
 	__u64 s = PT_REGS_PARM1(ctx);
-	__u64 lock = s + LUNATIK_OFF_LOCK;
 	int zero = 0;
 	struct stash *st = scratch.lookup(&zero);
 	__u64 serial;
 
 	if (!st || !s)
 		return 0;
-	live_locks.delete(&lock);
 	serial = count(s, LUNATIK_EV_FREE);
 #if !LUNATIK_STREAM
 	fold(s, serial, 0);	/* lua_close's frees: the final figures */
@@ -856,13 +856,33 @@ int lunatik_unlock_entry(struct pt_regs *ctx)
 #if !LUNATIK_USER
 /* ---- lock:contention_begin / _end, on the locks of live states only ---- */
 
+/*
+ * The live state whose s->lock is at lock, or 0. Any contended lock of the
+ * kernel comes here: the serial a state would have behind it must name
+ * counters of that very address, not freed yet (a freed state's memory may
+ * still hold its serial).
+ */
+static __always_inline __u64 state_of_lock(__u64 lock)
+{
+	__u64 s = lock - LUNATIK_OFF_LOCK, serial = 0;
+	struct lunatik_counters *c;
+
+	if (bpf_probe_read_kernel(&serial, sizeof(serial), (void *)(s + LUNATIK_OFF_STATS)) ||
+	    !serial)
+		return 0;
+	c = counters.lookup(&serial);
+	if (!c || c->state != s || c->n[LUNATIK_EV_FREE])
+		return 0;
+	return s;
+}
+
 int lunatik_contention_begin(struct lunatik_tp_contention *args)
 {
 	__u64 lock = args->lock_addr;
 	__u32 tid = cur_tid();
 	struct contention_stash c = {};
 
-	if (!live_locks.lookup(&lock))
+	if (!state_of_lock(lock))
 		return 0;
 	c.ts = bpf_ktime_get_ns();
 	c.lock = lock;
@@ -874,7 +894,7 @@ int lunatik_contention_end(struct lunatik_tp_contention *args)
 {
 	__u32 tid = cur_tid();
 	struct contention_stash *c = contending.lookup(&tid);
-	__u64 *sp, s, lock, wait, serial;
+	__u64 s, lock, wait, serial;
 	int zero = 0;
 	struct stash *st;
 
@@ -883,11 +903,10 @@ int lunatik_contention_end(struct lunatik_tp_contention *args)
 	lock = c->lock;
 	wait = bpf_ktime_get_ns() - c->ts;
 	contending.delete(&tid);
-	sp = live_locks.lookup(&lock);
+	s = state_of_lock(lock);
 	st = scratch.lookup(&zero);
-	if (!sp || !st)
+	if (!s || !st)
 		return 0;
-	s = *sp;
 	serial = count(s, LUNATIK_EV_CONTENTION);
 	hist(serial, LUNATIK_HIST_CONTENTION, wait);
 #if LUNATIK_STREAM

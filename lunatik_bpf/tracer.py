@@ -319,7 +319,7 @@ class Program:
 
     def reset(self) -> None:
         """Clears the maps a session reads (counters, histograms, drops, stashes)."""
-        names = ["counters", "identities", "named", "hists", "stashes", "contending"]
+        names = ["counters", "named", "hists", "stashes", "contending"]
         if self.key.backend == "kernel":
             names.append("slots")
         if self.key.mode == "summary":
@@ -366,6 +366,11 @@ class Summary:
     def state(self, name: str) -> list[StateSummary]:
         return [s for s in self.states if s.name == name]
 
+    def slot(self, state: int, name: str, kind: str, slot: int, n: int) -> None:
+        """Adds n to one log2 slot of a state's histogram (while reading the maps)."""
+        h = self.histograms.setdefault((state, name, kind), Histogram(kind))
+        h.slots[slot] = h.slots.get(slot, 0) + n
+
     def histogram(self, kind: str, name: str | None = None) -> Histogram:
         """One histogram of that kind, summed over states (or that name's)."""
         total = Histogram(kind)
@@ -388,6 +393,20 @@ class Summary:
             if h.total:
                 lines.append(h.render(unit).rstrip())
         return "\n".join(lines) + "\n"
+
+
+def _state_summary(c: Any, allocs: Any | None) -> StateSummary:
+    """One row of the summary from struct lunatik_counters (and, in summary
+    mode, the module's struct lunatik_stats of that state)."""
+    counts = {KIND_NAMES[i]: int(c.n[i]) for i in KIND_NAMES}
+    grown, shrunk = int(c.alloc_bytes), int(c.free_bytes)
+    if allocs is not None:
+        counts["alloc"] += int(allocs.charges)
+        grown += int(allocs.grown)
+        shrunk += int(allocs.shrunk)
+    return StateSummary(state=int(c.state), name=_text(c.name), counts=counts,
+                        lookup_miss=int(c.lookup_miss), exec_errors=int(c.exec_errors),
+                        alloc_bytes=grown, free_bytes=shrunk, contended=int(c.contended))
 
 
 def _text(raw: bytes) -> str:
@@ -684,36 +703,24 @@ class Tracer:
         b = self.program.bpf
         summary = Summary(drops=self.program.drops(), events=self.event_count,
                           findings=len(self.findings))
-        identity = {int(k.value): (int(v.state), _text(v.name))
-                    for k, v in b[b"identities"].items()}
         # summary mode: the allocation figures are the module's own, as
         # copied at the state's last create, unlock or free
         allocs = ({int(k.value): v for k, v in b[b"allocs"].items()}
                   if self.program.key.mode == "summary" else {})
-        rows = [(identity.get(int(k.value), (0, "")), v, allocs.get(int(k.value)))
-                for k, v in b[b"counters"].items()]
-        rows += [((0, _text(k.name)), v, None) for k, v in b[b"named"].items()]
-        for (state, name), v, a in rows:
-            counts = {KIND_NAMES[i]: int(v.n[i]) for i in KIND_NAMES}
-            grown, shrunk = int(v.alloc_bytes), int(v.free_bytes)
-            if a is not None:
-                counts["alloc"] += int(a.charges)
-                grown, shrunk = grown + int(a.grown), shrunk + int(a.shrunk)
-            summary.states.append(StateSummary(
-                state=state, name=name, counts=counts,
-                lookup_miss=int(v.lookup_miss), exec_errors=int(v.exec_errors),
-                alloc_bytes=grown, free_bytes=shrunk, contended=int(v.contended)))
-        def slot(state: int, name: str, kind: str, k: int, n: int) -> None:
-            h = summary.histograms.setdefault((state, name, kind), Histogram(kind))
-            h.slots[k] = h.slots.get(k, 0) + n
+        identity: dict[int, tuple[int, str]] = {}
+        for k, v in b[b"counters"].items():
+            identity[int(k.value)] = (int(v.state), _text(v.name))
+            summary.states.append(_state_summary(v, allocs.get(int(k.value))))
+        summary.states += [_state_summary(v, None) for v in b[b"named"].values()]
         for k, v in b[b"hists"].items():
             state, name = identity.get(int(k.serial), (0, ""))
-            slot(state, name, HIST_NAMES.get(int(k.hist), str(k.hist)), int(k.slot), int(v.value))
+            summary.slot(state, name, HIST_NAMES.get(int(k.hist), str(k.hist)),
+                         int(k.slot), int(v.value))
         for serial, a in allocs.items():
             state, name = identity.get(serial, (0, ""))
             for k, n in enumerate(a.sizes):
                 if n:
-                    slot(state, name, "alloc_size", k, int(n))
+                    summary.slot(state, name, "alloc_size", k, int(n))
         return summary
 
     def summary(self) -> Summary:
