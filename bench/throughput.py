@@ -76,12 +76,14 @@ CONTRACT: tuple[tuple[str, str, str | None], ...] = (
 SYMBOL_RE = "^(" + "|".join(sym for sym, _, _ in CONTRACT) + ")$"
 
 SEES = {
-    "summary": "sees: per-state counters of every event kind, log2 histograms of alloc size, "
-               "exec latency, lock wait/hold{contention} (BPF maps)",
+    "summary": "sees: per-state counters of every event kind, log2 histograms of alloc size "
+               "(the module's own counters, copied at create/unlock/free), exec latency, "
+               "lock wait/hold{contention} (BPF maps)",
     "stream": "sees: every event with its arguments (ring buffer), decoded and checked "
               "online by the Observer",
     "bpftrace": "sees (bench/peer.bt): per-state counts of every contract function, lookup "
-                "misses, exec errors, alloc/free bytes, the same log2 histograms",
+                "misses, exec errors, the same log2 histograms; allocations from the module's "
+                "counters at unlock/free, as the summary has them",
     "funclatency": "sees (-F -l 4): per-function call counts and latency histograms of the "
                    "12 contract functions; not per state, no alloc sizes, no lock hold",
     "trace": "sees: a line per call and return of every contract function with its "
