@@ -51,8 +51,11 @@ TRACE = "/usr/sbin/trace-bpfcc"
 
 WORKLOADS = ("newclose", "exec_small", "exec_alloc", "lookup_mt")
 OURS = ("summary", "stream")
+# the summary's probes with empty programs: what attaching costs by itself,
+# the floor under any tracer on these probes
+FLOOR = ("probes-only",)
 PEERS = ("bpftrace", "funclatency", "trace")
-CONFIGS = ("untraced",) + OURS + PEERS
+CONFIGS = ("untraced",) + OURS + FLOOR + PEERS
 
 # The probe contract (kernel/probes.h): (symbol, its arguments for trace's
 # format, return value format or None for void).
@@ -81,6 +84,8 @@ SEES = {
                "lock wait/hold{contention} (BPF maps)",
     "stream": "sees: every event with its arguments (ring buffer), decoded and checked "
               "online by the Observer",
+    "probes-only": "sees nothing: the summary's probes, each running an empty BPF program "
+                   "(the probe mechanism's own cost, the floor under any tracer on them)",
     "bpftrace": "sees (bench/peer.bt): per-state counts of every contract function, lookup "
                 "misses, exec errors, the same log2 histograms; allocations from the module's "
                 "counters at unlock/free, as the summary has them",
@@ -237,6 +242,39 @@ class Ours(Session):
                     f"{len(self.tracer.findings)} findings")
         events = sum(sum(s.counts.values()) for s in summary.states) if summary else 0
         return f"{events:,} events counted, {len(summary.states) if summary else 0} state keys"
+
+
+class Floor(Session):
+    """The summary mode's probes, attached with a program that returns 0."""
+
+    def __init__(self, name: str, backend: str) -> None:
+        super().__init__(name)
+        self.backend = backend
+        self.bpf: Any = None
+
+    def start(self) -> None:
+        from bcc import BPF
+        from lunatik_bpf.tracer import probes
+        t0 = time.monotonic()
+        self.bpf = BPF(text=b"int nothing(void *ctx) { return 0; }")
+        n = 0
+        for sym, entry, ret in probes("summary"):
+            for wanted, kind in ((ret, "ret"), (entry, "")):
+                if not wanted:
+                    continue
+                if self.backend == "user":
+                    attach = self.bpf.attach_uretprobe if kind else self.bpf.attach_uprobe
+                    attach(name=str(LIBRARY).encode(), sym=sym.encode(), fn_name=b"nothing")
+                else:
+                    attach = self.bpf.attach_kretprobe if kind else self.bpf.attach_kprobe
+                    attach(event=sym.encode(), fn_name=b"nothing")
+                n += 1
+        self.startup = [("attach / probes-only", time.monotonic() - t0, f"{n} probes")]
+
+    def stop(self) -> str:
+        if self.bpf is not None:
+            self.bpf.cleanup()
+        return ""
 
 
 class Peer(Session):
@@ -437,6 +475,8 @@ def session(name: str, backend: str, p: Params) -> Session:
         return Untraced(name)
     if name in OURS:
         return Ours(name, backend)
+    if name in FLOOR:
+        return Floor(name, backend)
     return {"bpftrace": Bpftrace, "funclatency": Funclatency, "trace": Trace}[name](
         name, backend, p)
 
@@ -492,7 +532,7 @@ def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
     first = _untraced(backend, p)
     figures = [_figure(where, backend, "untraced", w, first[w], None, "", None) for w in WORKLOADS]
     before = first
-    for name in OURS + PEERS:
+    for name in OURS + FLOOR + PEERS:
         print(f"bench: throughput {backend}: {name}", flush=True)
         s, results, note = _configured(backend, name, p)
         print(f"bench: throughput {backend}: untraced after {name}", flush=True)
