@@ -39,6 +39,7 @@ from typing import Any, Callable
 from .checks import Finding
 from .events import BPF_DIR, HIST_NAMES, KIND_NAMES, Event, Histogram, RawDecoder
 from .observer import Observer
+from . import native
 
 KERNEL_DIR = BPF_DIR.parent / "kernel"
 BPF_SOURCE = BPF_DIR / "lunatik.bpf.c"
@@ -385,7 +386,11 @@ class Tracer:
                  on_event: Callable[[Event], None] | None = None,
                  on_finding: Callable[[Finding], None] | None = None,
                  on_summary: Callable[[Summary], None] | None = None,
-                 retain: bool = True) -> None:
+                 retain: bool = True, native_observer: bool | None = None) -> None:
+        """native_observer: check the stream in the native core (observe.c),
+        which consumes the ring buffer itself with no Python per event. It
+        needs retain=False and no on_event (no Event objects per event);
+        None: use it then when it is built, else the Python Observer."""
         if program is not None and program.key != ProgramKey(backend, mode, ringbuf_pages):
             # the program decides: backend/mode/ring size follow it
             backend, mode, ringbuf_pages = (program.key.backend, program.key.mode,
@@ -413,6 +418,8 @@ class Tracer:
         self.events: list[Event] = []
         self.event_count = 0
         self._feed = self.observer.feed
+        self.native_observer = native_observer
+        self._native: native.NativeObserver | None = None
         self._decode: Callable[[bytes], Event] | None = (
             program.decoder.decode if program is not None and program.decoder else None)
         self.drops = 0
@@ -434,7 +441,16 @@ class Tracer:
 
     @property
     def findings(self) -> list[Finding]:
-        return self.observer.findings
+        return self._native.findings if self._native is not None else self.observer.findings
+
+    def _use_native(self) -> bool:
+        wanted = self.native_observer
+        can = not self.retain and self.on_event is None
+        if wanted and not can:
+            raise ValueError("native_observer=True needs retain=False and no on_event")
+        if wanted is None:
+            wanted = can and native.available()
+        return bool(wanted)
 
     # ---- enter / exit ----
 
@@ -482,7 +498,14 @@ class Tracer:
                 assert self.program.decoder is not None
                 self._decode = self.program.decoder.decode
                 self._feed = self.observer.feed
-                self.program._sink = self._on_record
+                self._native = None
+                if self._use_native():
+                    # the records go to the native core straight from the
+                    # ring buffer's memory; BCC's callback is never polled
+                    self._native = native.NativeObserver(self.program.decoder.decode)
+                    self._native.open_ring(self.program.bpf[b"events"].map_fd)
+                else:
+                    self.program._sink = self._on_record
             t0 = time.monotonic()
             self._attach()
             self.attach_seconds = time.monotonic() - t0
@@ -525,14 +548,19 @@ class Tracer:
             self._running = False
             self._detach()
             try:
-                if self.mode == "stream":
+                if self._native is not None:
+                    self._native_found(self._native.consume())  # what is left
+                elif self.mode == "stream":
                     self.program.bpf.ring_buffer_consume()      # what is left
                 self._note_drops()
                 self._last_summary = self._read_summary()
                 if self.mode == "stream":
-                    for f in self.observer.finish():
+                    obs = self._native if self._native is not None else self.observer
+                    for f in obs.finish():
                         self._found(f)
             finally:
+                if self._native is not None:
+                    self._native.close_ring()
                 self.program._sink = None
                 self.program.busy = False
                 if self._own_program:
@@ -605,7 +633,9 @@ class Tracer:
     def _poll(self) -> None:
         assert self.program is not None
         while not self._stop.is_set():
-            if self.mode == "stream":
+            if self._native is not None:
+                self._native_found(self._native.poll(int(self.interval * 1000)))
+            elif self.mode == "stream":
                 self.program.bpf.ring_buffer_poll(int(self.interval * 1000))
             else:
                 self._stop.wait(self.interval)
@@ -646,6 +676,12 @@ class Tracer:
             for f in out:
                 self._found(f)
 
+    def _native_found(self, found: list[Finding]) -> None:
+        assert self._native is not None
+        self.event_count = self._native.events
+        for f in found:
+            self._found(f)
+
     def _found(self, f: Finding) -> None:
         if self.on_finding is not None:
             self.on_finding(f)
@@ -653,7 +689,8 @@ class Tracer:
     def _note_drops(self) -> None:
         assert self.program is not None
         self.drops = self.program.drops()
-        for f in self.observer.note_drops(self.drops):
+        obs = self._native if self._native is not None else self.observer
+        for f in obs.note_drops(self.drops):
             self._found(f)
 
     # ---- summary ----
