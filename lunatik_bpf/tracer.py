@@ -234,9 +234,11 @@ class Program:
     one Tracer session at a time."""
 
     def __init__(self, backend: str = "user", mode: str = "stream",
-                 ringbuf_pages: int = 1024, states_max: int = 16384) -> None:
+                 ringbuf_pages: int = 1024, states_max: int = 16384,
+                 defines: tuple[str, ...] = ()) -> None:
         """states_max: how many states (address and name) the summary maps
-        hold; an update past that counts as a drop."""
+        hold; an update past that counts as a drop. defines: more -D
+        flags (NAME=VALUE), e.g. the bench's LUNATIK_BENCH_PRODUCER=1."""
         if backend not in ("user", "kernel"):
             raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
         if mode not in ("stream", "summary"):
@@ -254,7 +256,7 @@ class Program:
                   f"-DLUNATIK_STREAM={1 if mode == 'stream' else 0}",
                   f"-DLUNATIK_RINGBUF_PAGES={ringbuf_pages}",
                   f"-DLUNATIK_STATES_MAX={states_max}",
-                  "-Wno-macro-redefined"]
+                  "-Wno-macro-redefined"] + [f"-D{d}" for d in defines]
         t0 = time.monotonic()
         try:
             self.bpf = bcc.BPF(src_file=str(BPF_SOURCE).encode(), cflags=cflags)
