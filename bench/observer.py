@@ -43,6 +43,24 @@ CHUNK = f"local t = {{}} for i = 1, {OBJECTS} do t[i] = {{}} end return #t"
 
 # ---- the load process ----
 
+def paced(rate: float, seconds: float, step: Callable[[], int], nap: float) -> tuple[int, float]:
+    """Calls step() (it returns the units it did) for seconds, keeping to
+    rate units per second (0: unpaced), sleeping at most nap at a time.
+    Returns (units done, seconds elapsed)."""
+    done = 0
+    t0 = time.monotonic()
+    end = t0 + seconds
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        if rate and done > (now - t0) * rate:
+            time.sleep(min(done / rate - (now - t0), end - now, nap))
+            continue
+        done += step()
+    return done, time.monotonic() - t0
+
+
 def _load_main(argv: list[str]) -> int:
     """python -m bench.observer load BACKEND LIBRARY RATE SECONDS
     (RATE: executes per second, 0 unpaced). Prints the driver's JSON line."""
@@ -55,22 +73,16 @@ def _load_main(argv: list[str]) -> int:
     states.new(name, 64 << 20)
     print("ready", flush=True)
     sys.stdin.readline()
-    ops = errors = 0
-    t0 = time.monotonic()
-    end = t0 + seconds
-    while True:
-        now = time.monotonic()
-        if now >= end:
-            break
-        if rate and ops > (now - t0) * rate:
-            time.sleep(min(ops / rate - (now - t0), end - now, 0.01))
-            continue
+    errors = 0
+
+    def one() -> int:
+        nonlocal errors
         try:
             states.execute(name, CHUNK)
         except Exception:
             errors += 1
-        ops += 1
-    elapsed = time.monotonic() - t0
+        return 1
+    ops, elapsed = paced(rate, seconds, one, 0.01)
     states.close(name)
     print(json.dumps({"workload": "observer_alloc", "backend": backend, "threads": 1,
                       "ops": ops, "seconds": elapsed, "ops_per_s": ops / elapsed,
@@ -91,25 +103,17 @@ def _produce_main(argv: list[str]) -> int:
     trigger = so.obs_bench_trigger
     print("ready", flush=True)
     sys.stdin.readline()
-    calls = 0
-    t0 = time.monotonic()
-    end = t0 + seconds
-    while True:
-        now = time.monotonic()
-        if now >= end:
-            break
-        if rate and calls * BATCH > (now - t0) * rate:
-            time.sleep(min(calls * BATCH / rate - (now - t0), end - now, 0.001))
-            continue
-        for _ in range(8):      # fewer clock reads per record at high rates
+
+    def eight() -> int:     # fewer clock reads per record at high rates
+        for _ in range(8):
             trigger(BATCH)
-        calls += 8
-    elapsed = time.monotonic() - t0
-    rest = -calls * BATCH % cycle
+        return 8 * BATCH
+    records, elapsed = paced(rate, seconds, eight, 0.001)
+    rest = -records % cycle
     while rest:
         rest -= trigger(min(rest, BATCH))
-    print(json.dumps({"workload": "bench_producer", "ops": calls, "records": calls * BATCH,
-                      "seconds": elapsed}), flush=True)
+    print(json.dumps({"workload": "bench_producer", "ops": records // BATCH,
+                      "records": records, "seconds": elapsed}), flush=True)
     return 0
 
 
