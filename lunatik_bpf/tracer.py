@@ -36,10 +36,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
+from . import native
 from .checks import Finding
 from .events import BPF_DIR, HIST_NAMES, KIND_NAMES, Event, Histogram, RawDecoder
 from .observer import Observer
-from . import native
 
 KERNEL_DIR = BPF_DIR.parent / "kernel"
 BPF_SOURCE = BPF_DIR / "lunatik.bpf.c"
