@@ -43,19 +43,22 @@ CHUNK = f"local t = {{}} for i = 1, {OBJECTS} do t[i] = {{}} end return #t"
 
 # ---- the load process ----
 
-def paced(rate: float, seconds: float, step: Callable[[], int], nap: float) -> tuple[int, float]:
+def paced(rate: float, seconds: float, step: Callable[[], int], nap: float,
+          total: int = 0) -> tuple[int, float]:
     """Calls step() (it returns the units it did) for seconds, keeping to
-    rate units per second (0: unpaced), sleeping at most nap at a time.
-    Returns (units done, seconds elapsed)."""
+    rate units per second (0: unpaced), sleeping at most nap at a time;
+    total > 0: until that many units are done instead. Returns (units done,
+    seconds elapsed)."""
     done = 0
     t0 = time.monotonic()
     end = t0 + seconds
     while True:
         now = time.monotonic()
-        if now >= end:
+        if (total and done >= total) or (not total and now >= end):
             break
         if rate and done > (now - t0) * rate:
-            time.sleep(min(done / rate - (now - t0), end - now, nap))
+            time.sleep(max(0.0, min(done / rate - (now - t0), nap,
+                                    end - now if not total else nap)))
             continue
         done += step()
     return done, time.monotonic() - t0
@@ -94,23 +97,32 @@ def _produce_main(argv: list[str]) -> int:
     """python -m bench.observer produce RATE SECONDS CYCLE (RATE: records
     per second, 0 unpaced): calls obs_bench_trigger(BATCH) of the native
     observer's library, on which the bench program's uprobe writes BATCH
-    template records per call into the ring buffer; then completes the
-    cycle of CYCLE templates, so that the stream ends after whole lives.
-    Prints a JSON line."""
+    template records per call into the ring buffer. It writes whole cycles
+    of the CYCLE templates (the stream ends after whole lives): paced, the
+    cycles that RATE fills in SECONDS, rounded up; unpaced, SECONDS long and
+    then the rest of the cycle. Prints a JSON line."""
     rate, seconds, cycle = float(argv[0]), float(argv[1]), int(argv[2])
     so = ctypes.CDLL(str(_native_library()))
     so.obs_bench_trigger.argtypes = [ctypes.c_uint32]
     trigger = so.obs_bench_trigger
     print("ready", flush=True)
     sys.stdin.readline()
+    total = -(-int(rate * seconds) // cycle) * cycle if rate else 0
+    records = 0
 
     def eight() -> int:     # fewer clock reads per record at high rates
+        nonlocal records
+        n = 0
         for _ in range(8):
-            trigger(BATCH)
-        return 8 * BATCH
-    records, elapsed = paced(rate, seconds, eight, 0.001)
+            left = total - records - n if total else BATCH
+            if left <= 0:
+                break
+            n += trigger(min(left, BATCH))
+        records += n
+        return n
+    records, elapsed = paced(rate, seconds, eight, 0.001, total)
     rest = -records % cycle
-    while rest:
+    while rest:             # unpaced: the rest of the cycle, as fast
         rest -= trigger(min(rest, BATCH))
     print(json.dumps({"workload": "bench_producer", "ops": records // BATCH,
                       "records": records, "seconds": elapsed}), flush=True)
@@ -513,17 +525,18 @@ def live(fig: Callable[..., None], prog: Any, backend: str, per_op: float,
             f"{top['offered_per_s']:,.0f} events/s at most")
 
 
-def templates_of(raws: list[bytes]) -> list[bytes]:
+def templates_of(raws: list[bytes]) -> list[bytes] | None:
     """The records the bench producer copies, cyclically: the captured
     session cut after its last REMOVE that fits (whole lives: create to
-    close), so that the cycle is a correct stream again and again."""
+    close), so that the cycle is a correct stream again and again; None
+    when no whole life fits."""
     from lunatik_bpf.events import KINDS
     from lunatik_bpf.native import record_type
     kind_at = record_type().kind.offset
     remove = KINDS["remove"]
     ends = [i for i, r in enumerate(raws[:TEMPLATES])
             if int.from_bytes(r[kind_at:kind_at + 4], "little") == remove]
-    return raws[:ends[-1] + 1] if ends else raws[:TEMPLATES]
+    return raws[:ends[-1] + 1] if ends else None
 
 
 def producer_figures(fig: Callable[..., None], raws: list[bytes], quick: bool) -> None:
@@ -534,6 +547,17 @@ def producer_figures(fig: Callable[..., None], raws: list[bytes], quick: bool) -
     prog = Program("user", "stream", 1024, defines=BENCH_DEFINES)
     try:
         tpl = templates_of(raws)
+        if tpl is None:
+            # the capture is one life longer than the templates map: capture
+            # a shorter one (the quick bench's) for them
+            short: list[bytes] = []
+            session(prog, "user", rate=5, seconds=1.0, capture=short)
+            tpl = templates_of(short)
+        if tpl is None:
+            fig("bench producer templates", 0, "records",
+                "no whole life of the captured sessions fits the templates map: "
+                "no bench-producer figures")
+            return
         table = prog.bpf[b"bench_templates"]
         for i, r in enumerate(tpl):
             table[ctypes.c_int(i)] = table.Leaf.from_buffer_copy(r)
@@ -541,8 +565,8 @@ def producer_figures(fig: Callable[..., None], raws: list[bytes], quick: bool) -
         ctl[ctypes.c_int(0)] = ctypes.c_uint64(len(tpl))
         ctl[ctypes.c_int(1)] = ctypes.c_uint64(0)
         fig("bench producer templates", len(tpl), "records",
-            f"the first {len(tpl)} of the {len(raws)} records captured above (whole "
-            f"lives), copied cyclically into the ring buffer by lunatik_bench_produce, "
+            f"the first {len(tpl)} records of a captured session (whole lives: "
+            f"create to close, no finding), copied cyclically into the ring buffer by lunatik_bench_produce, "
             f"a uprobe on obs_bench_trigger(n) writing {BATCH} records per hit with "
             f"bpf_ringbuf_output in a bounded loop, called in a paced loop by a "
             f"separate process")
