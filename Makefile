@@ -22,8 +22,9 @@ include mk/lua.mk
 include mk/user.mk
 include mk/kmod.mk
 include mk/bench.mk
+include mk/native.mk
 
-build: setup lua user kmod
+build: setup lua user kmod native
 
 # The sanitizer and fault builds are test-only.
 test: build user-asan user-tsan user-faults

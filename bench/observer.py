@@ -22,7 +22,7 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .figures import Figure
 
@@ -31,6 +31,9 @@ DRIVER = REPO / "build" / "bench" / "lunatik-bench"
 LIBRARY = Path(os.environ.get("LUNATIK_LIBRARY", REPO / "build" / "user" / "liblunatik.so"))
 GROUP = "observer"
 MIB = 1 << 20
+BATCH = 256             # records per bench-producer hit (LUNATIK_BENCH_BATCH at most)
+TEMPLATES = 65536       # LUNATIK_BENCH_TEMPLATES of bpf/lunatik.bpf.c
+BENCH_DEFINES = ("LUNATIK_BENCH_PRODUCER=1",)
 
 # the fallback load: one execute allocates ~OBJECTS tables (an ALLOC event
 # each, another when the collector frees them), a few LOCK/EXEC events more
@@ -39,6 +42,27 @@ CHUNK = f"local t = {{}} for i = 1, {OBJECTS} do t[i] = {{}} end return #t"
 
 
 # ---- the load process ----
+
+def paced(rate: float, seconds: float, step: Callable[[], int], nap: float,
+          total: int = 0) -> tuple[int, float]:
+    """Calls step() (it returns the units it did) for seconds, keeping to
+    rate units per second (0: unpaced), sleeping at most nap at a time;
+    total > 0: until that many units are done instead. Returns (units done,
+    seconds elapsed)."""
+    done = 0
+    t0 = time.monotonic()
+    end = t0 + seconds
+    while True:
+        now = time.monotonic()
+        if (total and done >= total) or (not total and now >= end):
+            break
+        if rate and done > (now - t0) * rate:
+            time.sleep(max(0.0, min(done / rate - (now - t0), nap,
+                                    end - now if not total else nap)))
+            continue
+        done += step()
+    return done, time.monotonic() - t0
+
 
 def _load_main(argv: list[str]) -> int:
     """python -m bench.observer load BACKEND LIBRARY RATE SECONDS
@@ -52,22 +76,16 @@ def _load_main(argv: list[str]) -> int:
     states.new(name, 64 << 20)
     print("ready", flush=True)
     sys.stdin.readline()
-    ops = errors = 0
-    t0 = time.monotonic()
-    end = t0 + seconds
-    while True:
-        now = time.monotonic()
-        if now >= end:
-            break
-        if rate and ops > (now - t0) * rate:
-            time.sleep(min(ops / rate - (now - t0), end - now, 0.01))
-            continue
+    errors = 0
+
+    def one() -> int:
+        nonlocal errors
         try:
             states.execute(name, CHUNK)
         except Exception:
             errors += 1
-        ops += 1
-    elapsed = time.monotonic() - t0
+        return 1
+    ops, elapsed = paced(rate, seconds, one, 0.01)
     states.close(name)
     print(json.dumps({"workload": "observer_alloc", "backend": backend, "threads": 1,
                       "ops": ops, "seconds": elapsed, "ops_per_s": ops / elapsed,
@@ -75,11 +93,60 @@ def _load_main(argv: list[str]) -> int:
     return 0
 
 
+def _produce_main(argv: list[str]) -> int:
+    """python -m bench.observer produce RATE SECONDS CYCLE (RATE: records
+    per second, 0 unpaced): calls obs_bench_trigger(BATCH) of the native
+    observer's library, on which the bench program's uprobe writes BATCH
+    template records per call into the ring buffer. It writes whole cycles
+    of the CYCLE templates (the stream ends after whole lives): paced, the
+    cycles that RATE fills in SECONDS, rounded up; unpaced, SECONDS long and
+    then the rest of the cycle. Prints a JSON line."""
+    rate, seconds, cycle = float(argv[0]), float(argv[1]), int(argv[2])
+    so = ctypes.CDLL(str(_native_library()))
+    so.obs_bench_trigger.argtypes = [ctypes.c_uint32]
+    trigger = so.obs_bench_trigger
+    print("ready", flush=True)
+    sys.stdin.readline()
+    total = -(-int(rate * seconds) // cycle) * cycle if rate else 0
+    records = 0
+
+    def eight() -> int:     # fewer clock reads per record at high rates
+        nonlocal records
+        n = 0
+        for _ in range(8):
+            left = total - records - n if total else BATCH
+            if left <= 0:
+                break
+            n += trigger(min(left, BATCH))
+        records += n
+        return n
+    records, elapsed = paced(rate, seconds, eight, 0.001, total)
+    rest = -records % cycle
+    while rest:             # unpaced: the rest of the cycle, as fast
+        rest -= trigger(min(rest, BATCH))
+    print(json.dumps({"workload": "bench_producer", "ops": records // BATCH,
+                      "records": records, "seconds": elapsed}), flush=True)
+    return 0
+
+
+def _native_library() -> Path:
+    from lunatik_bpf import native
+    return native.LIBRARY
+
+
 class Load:
     """The load process, started waiting; go() lets it run, wait() its JSON line."""
 
-    def __init__(self, backend: str, rate: float, seconds: float, threads: int = 1) -> None:
-        if DRIVER.is_file():
+    def __init__(self, backend: str, rate: float, seconds: float, threads: int = 1,
+                 producer: int = 0) -> None:
+        """producer: the bench producer's cycle (templates loaded), 0: none."""
+        if producer:
+            cmd = [sys.executable, "-m", "bench.observer", "produce", f"{rate:g}",
+                   f"{seconds:g}", str(producer)]
+            self.how = (f"bench producer ({BATCH} template records per uprobe hit "
+                        f"on obs_bench_trigger)")
+            self.threads = 1
+        elif DRIVER.is_file():
             cmd = [str(DRIVER), "--backend", backend]
             if backend == "user":
                 cmd += ["--library", str(LIBRARY)]
@@ -99,7 +166,7 @@ class Load:
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
-        if not DRIVER.is_file():
+        if producer or not DRIVER.is_file():
             line = self.proc.stdout.readline()
             if line.strip() != "ready":
                 self.proc.kill()
@@ -137,12 +204,29 @@ def _count(tracer: Any) -> int:
 
 def session(prog: Any, backend: str, rate: float, seconds: float,
             capture: list[bytes] | None = None, threads: int = 1,
-            **kw: Any) -> dict[str, Any]:
+            producer: bool = False, **kw: Any) -> dict[str, Any]:
     """One traced run of the load: events decoded, drops, rates, and the CPU
-    time this process (the tracer's polling thread, mostly) spent."""
-    load = Load(backend, rate, seconds, threads)
-    tracer = _tracer(prog, backend, load.pid, **kw)
+    time this process (the tracer's polling thread, mostly) spent. producer:
+    the load is the bench producer (its uprobe attached for that session)."""
+    cycle = 0
+    if producer:
+        ctl = prog.bpf[b"bench_ctl"]
+        cycle = int(ctl[ctypes.c_int(0)].value)
+        ctl[ctypes.c_int(1)] = ctypes.c_uint64(0)   # each session from the first template
+    load = Load(backend, rate, seconds, threads, producer=cycle)
+    if producer:
+        # the tracer attaches its probes on the library as usual (the
+        # producer never calls it); the records come from the bench uprobe
+        from lunatik_bpf.tracer import Tracer
+        tracer = Tracer(program=prog, library=LIBRARY, pid=load.pid, **kw)
+    else:
+        tracer = _tracer(prog, backend, load.pid, **kw)
     tracer.start()
+    if producer:
+        prog.bpf.attach_uprobe(name=str(_native_library()).encode(),
+                               sym=b"obs_bench_trigger", fn_name=b"lunatik_bench_produce",
+                               pid=-1)  # only the producer calls it; by pid, the
+                                        # detach could not resolve it once it exited
     cpu0 = time.process_time()
     poll_cpu = None
     try:
@@ -157,6 +241,9 @@ def session(prog: Any, backend: str, rate: float, seconds: float,
         res = load.wait()
         poll_cpu = _thread_cpu(tracer)
     finally:
+        if producer:
+            prog.bpf.detach_uprobe(name=str(_native_library()).encode(),
+                                   sym=b"obs_bench_trigger", pid=-1)
         tracer.stop()
     cpu = time.process_time() - cpu0 if poll_cpu is None else poll_cpu
     events, drops = _count(tracer), tracer.drops
@@ -326,69 +413,181 @@ def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
                 "tracemalloc: observer state only")
         fig("observer memory per million events", _observer_memory(prog, msample), "MiB",
             "tracemalloc: shadows, embryos, findings (the events themselves not counted)")
+        native_kw = _native_kw()
+        if native_kw:
+            wall, cpu = offline_native(prog, sample)
+            fig("decode events/s (offline, native)", wall, "events/s",
+                f"the same {len(sample)} records through the native core "
+                f"(lunatik_bpf/native/observe.c, obs_feed_many from one buffer in "
+                f"memory): the observer checks, per-kind counts, no Event objects; "
+                f"{cpu:,.0f} per CPU-second")
         # live: the event rate stepped up until the ring buffer drops
         steps = ([50e3, 200e3, 800e3, 0] if quick else
                  [25e3, 50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6, 0])
         seconds = 1.0 if quick else 3.0
-        best_clean: dict[str, Any] | None = None
-        first_drop: dict[str, Any] | None = None
-        top: dict[str, Any] | None = None
         rss0 = _rss()
-        plan = [(t, 1) for t in steps] + ([(0, 2)] if DRIVER.is_file() else [])
-        # the first step drops already (a slow consumer, as under emulation):
-        # step down instead, a quarter each time, until one does not
-        down = [(steps[0] / 4 ** i, 1) for i in range(1, 4)]
-        while plan:
-            target, threads = plan.pop(0)
-            ops = target / per_op if target else 0
-            r = session(prog, backend, rate=ops, seconds=seconds, threads=threads, **kw)
-            r.pop("tracer")
-            label = (f"{target:,.0f} events/s" if target else "unpaced") + (
-                f", {threads} threads" if threads > 1 else "")
-            print(f"  observer: live step {label}: offered {r['offered_per_s']:,.0f}/s, "
-                  f"decoded {r['decoded_per_s']:,.0f}/s, drops {r['drops']}, "
-                  f"polling thread CPU {r['cpu'] / max(r['events'], 1) * 1e6:.2f} us/event",
-                  file=sys.stderr, flush=True)
-            top = r if top is None or r["offered_per_s"] > top["offered_per_s"] else top
-            if r["drops"] == 0:
-                if best_clean is None or r["decoded_per_s"] > best_clean["decoded_per_s"]:
-                    best_clean = r
-                if down and first_drop is not None:
-                    break           # stepped down to a clean rate
-            else:
-                if first_drop is None or r["offered_per_s"] < first_drop["offered_per_s"]:
-                    first_drop = r
-                if best_clean is None and down:
-                    plan = [down.pop(0)]
-                else:
-                    break
+        py_kw = {**kw, "native_observer": False} if native_kw else kw
+        live(fig, prog, backend, per_op, steps, seconds, py_kw, "")
         rss = _rss() - rss0
-        how = top["how"] if top else "?"
-        fig("max events/s without drops (live)",
-            best_clean["decoded_per_s"] if best_clean else 0.0, "events/s",
-            f"{how}, {seconds:g} s steps, 4 MiB ring buffer" + (
-                f", polling thread CPU {best_clean['cpu'] / max(best_clean['events'], 1) * 1e6:.2f} "
-                f"us/event" if best_clean else "; every step dropped"))
-        if first_drop is not None:
-            fig("drops begin at events/s (live)", first_drop["offered_per_s"], "events/s",
-                f"offered (decoded + dropped); decoded {first_drop['decoded_per_s']:,.0f}/s, "
-                f"{first_drop['drops']} of {first_drop['events'] + first_drop['drops']} dropped"
-                f" ({first_drop['threads']} load thread(s))")
-        else:
-            assert top is not None
-            fig("drops begin at events/s (live)", 0.0, "events/s",
-                f"no drops: the producer saturated first (unpaced and 2 threads offered no "
-                f"more), at {top['offered_per_s']:,.0f} events/s at most")
         fig("tracer RSS growth over the live steps", rss / MIB, "MiB",
             "retain=False" if kw else "every event kept in tracer.events")
+        if native_kw:
+            live(fig, prog, backend, per_op, steps, seconds, native_kw, ", native")
     finally:
         prog.close()
+    if native_kw and backend == "user":
+        producer_figures(fig, raws, quick)
     return figs
+
+
+def offline_native(prog: Any, sample: list[bytes]) -> tuple[float, float]:
+    """(events/s wall, events per CPU-second) of the native core on sample,
+    the best of a few passes, each a fresh observer over one buffer."""
+    from lunatik_bpf.native import NativeObserver
+    size = max(len(r) for r in sample)
+    block = ctypes.create_string_buffer(b"".join(r.ljust(size, b"\0") for r in sample))
+    walls, cpus = [], []
+    for _ in range(5):
+        obs = NativeObserver(prog.decode)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        obs.feed_many(block, size, len(sample))
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.thread_time() - c0)
+        assert obs.events == len(sample), (obs.events, obs.bad)
+        obs.close()
+    return len(sample) / min(walls), len(sample) / max(min(cpus), 1e-9)
+
+
+def _native_kw() -> dict[str, Any]:
+    """The native observer's Tracer options, when it is built."""
+    try:
+        from lunatik_bpf import native
+    except ImportError:
+        return {}
+    return {"retain": False, "native_observer": True} if native.available() else {}
+
+
+def live(fig: Callable[..., None], prog: Any, backend: str, per_op: float,
+         steps: list[float], seconds: float, kw: dict[str, Any], label: str,
+         producer: bool = False) -> None:
+    """The live figures of one consumer (kw) and load: the rate stepped up
+    until the ring buffer drops (down, when the first step drops already)."""
+    best_clean: dict[str, Any] | None = None
+    first_drop: dict[str, Any] | None = None
+    top: dict[str, Any] | None = None
+    plan = [(t, 1) for t in steps] + ([(0, 2)] if DRIVER.is_file() and not producer else [])
+    # the first step drops already (a slow consumer, as under emulation):
+    # step down instead, a quarter each time, until one does not
+    down = [(steps[0] / 4 ** i, 1) for i in range(1, 4)]
+    while plan:
+        target, threads = plan.pop(0)
+        ops = target if producer else (target / per_op if target else 0)
+        r = session(prog, backend, rate=ops, seconds=seconds, threads=threads,
+                    producer=producer, **kw)
+        r.pop("tracer")
+        step = (f"{target:,.0f} events/s" if target else "unpaced") + (
+            f", {threads} threads" if threads > 1 else "")
+        print(f"  observer: live{label} step {step}: offered {r['offered_per_s']:,.0f}/s, "
+              f"decoded {r['decoded_per_s']:,.0f}/s, drops {r['drops']}, findings "
+              f"{r['findings']}, polling thread CPU "
+              f"{r['cpu'] / max(r['events'], 1) * 1e6:.3f} us/event",
+              file=sys.stderr, flush=True)
+        top = r if top is None or r["offered_per_s"] > top["offered_per_s"] else top
+        if r["drops"] == 0:
+            if best_clean is None or r["decoded_per_s"] > best_clean["decoded_per_s"]:
+                best_clean = r
+            if down and first_drop is not None:
+                break           # stepped down to a clean rate
+        else:
+            if first_drop is None or r["offered_per_s"] < first_drop["offered_per_s"]:
+                first_drop = r
+            if best_clean is None and down:
+                plan = [down.pop(0)]
+            else:
+                break
+    how = top["how"] if top else "?"
+    fig(f"max events/s without drops (live{label})",
+        best_clean["decoded_per_s"] if best_clean else 0.0, "events/s",
+        f"{how}, {seconds:g} s steps, 4 MiB ring buffer" + (
+            f", polling thread CPU {best_clean['cpu'] / max(best_clean['events'], 1) * 1e6:.3f} "
+            f"us/event, {best_clean['findings']} findings" if best_clean
+            else "; every step dropped"))
+    if first_drop is not None:
+        fig(f"drops begin at events/s (live{label})", first_drop["offered_per_s"], "events/s",
+            f"offered (decoded + dropped); decoded {first_drop['decoded_per_s']:,.0f}/s, "
+            f"{first_drop['drops']} of {first_drop['events'] + first_drop['drops']} dropped"
+            f" ({first_drop['threads']} load thread(s))")
+    else:
+        assert top is not None
+        fig(f"drops begin at events/s (live{label})", 0.0, "events/s",
+            f"no drops: the producer saturated first (unpaced"
+            f"{'' if producer else ' and 2 threads'} offered no more), at "
+            f"{top['offered_per_s']:,.0f} events/s at most")
+
+
+def templates_of(raws: list[bytes]) -> list[bytes] | None:
+    """The records the bench producer copies, cyclically: the captured
+    session cut after its last REMOVE that fits (whole lives: create to
+    close), so that the cycle is a correct stream again and again; None
+    when no whole life fits."""
+    from lunatik_bpf.events import KINDS
+    from lunatik_bpf.native import record_type
+    kind_at = record_type().kind.offset
+    remove = KINDS["remove"]
+    ends = [i for i, r in enumerate(raws[:TEMPLATES])
+            if int.from_bytes(r[kind_at:kind_at + 4], "little") == remove]
+    return raws[:ends[-1] + 1] if ends else None
+
+
+def producer_figures(fig: Callable[..., None], raws: list[bytes], quick: bool) -> None:
+    """Live figures with the bench producer (LUNATIK_BENCH_PRODUCER), for the
+    native core and for the Python observer: the same records, faster than
+    any uprobe can produce them."""
+    from lunatik_bpf.tracer import Program
+    prog = Program("user", "stream", 1024, defines=BENCH_DEFINES)
+    try:
+        tpl = templates_of(raws)
+        if tpl is None:
+            # the capture is one life longer than the templates map: capture
+            # a shorter one (the quick bench's) for them
+            short: list[bytes] = []
+            session(prog, "user", rate=5, seconds=1.0, capture=short)
+            tpl = templates_of(short)
+        if tpl is None:
+            fig("bench producer templates", 0, "records",
+                "no whole life of the captured sessions fits the templates map: "
+                "no bench-producer figures")
+            return
+        table = prog.bpf[b"bench_templates"]
+        for i, r in enumerate(tpl):
+            table[ctypes.c_int(i)] = table.Leaf.from_buffer_copy(r)
+        ctl = prog.bpf[b"bench_ctl"]
+        ctl[ctypes.c_int(0)] = ctypes.c_uint64(len(tpl))
+        ctl[ctypes.c_int(1)] = ctypes.c_uint64(0)
+        fig("bench producer templates", len(tpl), "records",
+            f"the first {len(tpl)} records of a captured session (whole lives: "
+            f"create to close, no finding), copied cyclically into the ring buffer by lunatik_bench_produce, "
+            f"a uprobe on obs_bench_trigger(n) writing {BATCH} records per hit with "
+            f"bpf_ringbuf_output in a bounded loop, called in a paced loop by a "
+            f"separate process")
+        seconds = 1.0 if quick else 2.0
+        steps = [250e3, 500e3, 1e6, 2e6, 4e6, 0] if quick else \
+            [250e3, 500e3, 1e6, 1.5e6, 2e6, 3e6, 4e6, 6e6, 0]
+        live(fig, prog, "user", 1.0, steps, seconds, _native_kw(),
+             ", native, bench producer", producer=True)
+        live(fig, prog, "user", 1.0, [50e3, 100e3, 200e3, 400e3, 800e3, 0], seconds,
+             {"retain": False, "native_observer": False}, ", Python, bench producer",
+             producer=True)
+    finally:
+        prog.close()
+
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["load"]:
         raise SystemExit(_load_main(sys.argv[2:]))
+    if sys.argv[1:2] == ["produce"]:
+        raise SystemExit(_produce_main(sys.argv[2:]))
     be = sys.argv[1] if len(sys.argv) > 1 else "user"
     for f in run(be, "host" if be == "user" else "VM", quick="--quick" in sys.argv):
         print(f)

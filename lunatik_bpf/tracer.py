@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
+from . import native
 from .checks import Finding
 from .events import BPF_DIR, HIST_NAMES, KIND_NAMES, Event, Histogram, RawDecoder
 from .observer import Observer
@@ -249,9 +250,11 @@ class Program:
     one Tracer session at a time."""
 
     def __init__(self, backend: str = "user", mode: str = "stream",
-                 ringbuf_pages: int = 1024, states_max: int = 16384) -> None:
+                 ringbuf_pages: int = 1024, states_max: int = 16384,
+                 defines: tuple[str, ...] = ()) -> None:
         """states_max: how many states (address and name) the summary maps
-        hold; an update past that counts as a drop."""
+        hold; an update past that counts as a drop. defines: more -D
+        flags (NAME=VALUE), e.g. the bench's LUNATIK_BENCH_PRODUCER=1."""
         if backend not in ("user", "kernel"):
             raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
         if mode not in ("stream", "summary"):
@@ -269,7 +272,7 @@ class Program:
                   f"-DLUNATIK_STREAM={1 if mode == 'stream' else 0}",
                   f"-DLUNATIK_RINGBUF_PAGES={ringbuf_pages}",
                   f"-DLUNATIK_STATES_MAX={states_max}",
-                  "-Wno-macro-redefined"]
+                  "-Wno-macro-redefined"] + [f"-D{d}" for d in defines]
         t0 = time.monotonic()
         try:
             self.bpf = bcc.BPF(src_file=str(BPF_SOURCE).encode(), cflags=cflags)
@@ -425,7 +428,11 @@ class Tracer:
                  on_event: Callable[[Event], None] | None = None,
                  on_finding: Callable[[Finding], None] | None = None,
                  on_summary: Callable[[Summary], None] | None = None,
-                 retain: bool = True) -> None:
+                 retain: bool = True, native_observer: bool | None = None) -> None:
+        """native_observer: check the stream in the native core (observe.c),
+        which consumes the ring buffer itself with no Python per event. It
+        needs retain=False and no on_event (no Event objects per event);
+        None: use it then when it is built, else the Python Observer."""
         if program is not None and program.key != ProgramKey(backend, mode, ringbuf_pages):
             # the program decides: backend/mode/ring size follow it
             backend, mode, ringbuf_pages = (program.key.backend, program.key.mode,
@@ -453,6 +460,8 @@ class Tracer:
         self.events: list[Event] = []
         self.event_count = 0
         self._feed = self.observer.feed
+        self.native_observer = native_observer
+        self._native: native.NativeObserver | None = None
         self._decode: Callable[[bytes], Event] | None = (
             program.decoder.decode if program is not None and program.decoder else None)
         self.drops = 0
@@ -474,7 +483,16 @@ class Tracer:
 
     @property
     def findings(self) -> list[Finding]:
-        return self.observer.findings
+        return self._native.findings if self._native is not None else self.observer.findings
+
+    def _use_native(self) -> bool:
+        wanted = self.native_observer
+        can = not self.retain and self.on_event is None
+        if wanted and not can:
+            raise ValueError("native_observer=True needs retain=False and no on_event")
+        if wanted is None:
+            wanted = can and native.available()
+        return bool(wanted)
 
     # ---- enter / exit ----
 
@@ -522,7 +540,14 @@ class Tracer:
                 assert self.program.decoder is not None
                 self._decode = self.program.decoder.decode
                 self._feed = self.observer.feed
-                self.program._sink = self._on_record
+                self._native = None
+                if self._use_native():
+                    # the records go to the native core straight from the
+                    # ring buffer's memory; BCC's callback is never polled
+                    self._native = native.NativeObserver(self.program.decoder.decode)
+                    self._native.open_ring(self.program.bpf[b"events"].map_fd)
+                else:
+                    self.program._sink = self._on_record
             t0 = time.monotonic()
             self._attach()
             self.attach_seconds = time.monotonic() - t0
@@ -565,14 +590,19 @@ class Tracer:
             self._running = False
             self._detach()
             try:
-                if self.mode == "stream":
+                if self._native is not None:
+                    self._native_found(self._native.consume())  # what is left
+                elif self.mode == "stream":
                     self.program.bpf.ring_buffer_consume()      # what is left
                 self._note_drops()
                 self._last_summary = self._read_summary()
                 if self.mode == "stream":
-                    for f in self.observer.finish():
+                    obs = self._native if self._native is not None else self.observer
+                    for f in obs.finish():
                         self._found(f)
             finally:
+                if self._native is not None:
+                    self._native.close_ring()
                 self.program._sink = None
                 self.program.busy = False
                 if self._own_program:
@@ -645,7 +675,9 @@ class Tracer:
     def _poll(self) -> None:
         assert self.program is not None
         while not self._stop.is_set():
-            if self.mode == "stream":
+            if self._native is not None:
+                self._native_found(self._native.poll(int(self.interval * 1000)))
+            elif self.mode == "stream":
                 self.program.bpf.ring_buffer_poll(int(self.interval * 1000))
             else:
                 self._stop.wait(self.interval)
@@ -686,6 +718,12 @@ class Tracer:
             for f in out:
                 self._found(f)
 
+    def _native_found(self, found: list[Finding]) -> None:
+        assert self._native is not None
+        self.event_count = self._native.events
+        for f in found:
+            self._found(f)
+
     def _found(self, f: Finding) -> None:
         if self.on_finding is not None:
             self.on_finding(f)
@@ -693,7 +731,8 @@ class Tracer:
     def _note_drops(self) -> None:
         assert self.program is not None
         self.drops = self.program.drops()
-        for f in self.observer.note_drops(self.drops):
+        obs = self._native if self._native is not None else self.observer
+        for f in obs.note_drops(self.drops):
             self._found(f)
 
     # ---- summary ----

@@ -182,7 +182,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
     tracer = Tracer(backend=backend, mode=mode,
                     library=library, pid=pid, ringbuf_pages=args.ringbuf_pages,
-                    on_event=None if summary_mode else on_event,
+                    # -q without -w needs no Event per event: the native checks then
+                    on_event=None if summary_mode or (args.quiet and args.write is None)
+                    else on_event,
                     on_finding=on_finding,
                     retain=False)   # a live session may run for hours: on_event sees each
     try:

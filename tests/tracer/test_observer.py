@@ -1,6 +1,7 @@
 """The observer on hand-written event sequences: the real orderings it must
 tolerate (embryo allocations, free inside the last put, address reuse) and
-the violations it must report. No BPF needed."""
+the violations it must report. No BPF needed. Each sequence also goes
+through the native core, which must find the same (differential.py)."""
 from __future__ import annotations
 
 import itertools
@@ -8,6 +9,8 @@ import itertools
 from lunatik_bpf.events import (Alloc, Create, Deny, Event, ExecBegin, ExecEnd, Free, Get,
                                 Lookup, Put, Remove)
 from lunatik_bpf.observer import Observer
+
+from .differential import agree
 
 _ts = itertools.count(1)
 A, B = 0x1000, 0x2000
@@ -38,11 +41,9 @@ def life(addr=A, name="s", tid=1, maxalloc=1000) -> list[Event]:
 
 
 def run(events) -> list[str]:
-    obs = Observer()
-    for e in events:
-        obs.feed(e)
-    obs.finish()
-    return [f.check for f in obs.findings]
+    """The checks found on events; the native core, when built, must find
+    the same (differential.agree)."""
+    return agree(list(events))
 
 
 def test_a_correct_life_and_address_reuse_are_clean():

@@ -1,0 +1,15 @@
+# The observer's native core (lunatik_bpf/native/observe.c):
+# build/native/liblunatik-observe.so, loaded by lunatik_bpf/native.py with
+# ctypes. It includes bpf/events.h, the record layout the BPF text uses.
+#   make native
+# TOP and BUILD come from the top Makefile.
+
+NATIVE_OBSERVE := $(BUILD)/native/liblunatik-observe.so
+NATIVE_CFLAGS := -O2 -g -Wall -Wextra -fPIC -shared -I$(TOP)/bpf
+
+.PHONY: native
+native: $(NATIVE_OBSERVE)
+
+$(NATIVE_OBSERVE): $(TOP)/lunatik_bpf/native/observe.c $(TOP)/bpf/events.h $(TOP)/mk/native.mk
+	@mkdir -p $(@D)
+	$(CC) $(NATIVE_CFLAGS) -o $@ $<
