@@ -7,12 +7,13 @@ exactly what the stream's events add up to, per state, live and at the end.
 """
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.events import Alloc, Event, ExecEnd, Lookup
+from lunatik_bpf.events import Alloc, Event, ExecEnd, Lookup, Remove
 from lunatik_bpf.tracer import Program, Summary, Tracer
 
 from .conftest import USER_LIBRARY
@@ -65,10 +66,20 @@ def assert_agree(events: list[Event], summary: Summary, names: tuple[str, ...]) 
     assert (absent.state, absent.lookup_miss) == (0, len(misses)) == (0, 1)
 
 
+def seen(tracer: Tracer, name: str, timeout: float = 60.0) -> None:
+    """Waits until the stream has consumed the REMOVE of name (the ring
+    buffer is read by the polling thread, behind the workload)."""
+    end = time.monotonic() + timeout
+    while not any(isinstance(e, Remove) and e.name == name for e in list(tracer.events)):
+        assert time.monotonic() < end, f"the REMOVE of {name} never came through"
+        time.sleep(0.05)
+
+
 def run_both(states: lunatik_bpf.States, stream: Program, summary: Program,
              **where: object) -> None:
     with Tracer(program=stream, **where) as ts, Tracer(program=summary, **where) as tm:
         workload(states)
+        seen(ts, NAMES[1])     # the workload's last event
         # NAMES[2] is still open: its counters were folded at its last unlock
         live = tm.summary()
         assert_agree(list(ts.events), live, NAMES)
