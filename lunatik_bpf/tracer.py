@@ -81,6 +81,8 @@ def probes(mode: str) -> tuple[tuple[str, bool, bool], ...]:
         if entry or ret:
             out.append((sym, entry, ret))
     return tuple(out)
+
+
 TRACEPOINTS = (("lock:contention_begin", "lunatik_contention_begin"),
                ("lock:contention_end", "lunatik_contention_end"))
 
