@@ -173,8 +173,9 @@ static __always_inline struct stash *slot_of(__u32 fn)
 #endif
 }
 
-static __always_inline void stash_put(__u32 fn, __u64 state, __u64 arg,
-				      __u64 name_from_state, __u64 name_ptr)
+/* Leaves the entry's stash for the return; returns it (NULL if none). */
+static __always_inline struct stash *stash_put(__u32 fn, __u64 state, __u64 arg,
+					       __u64 name_from_state, __u64 name_ptr)
 {
 	struct stash_key k = { .tid = cur_tid(), .fn = fn };
 	int zero = 0;
@@ -183,17 +184,18 @@ static __always_inline void stash_put(__u32 fn, __u64 state, __u64 arg,
 	if (STASH_PER_CPU(fn)) {
 		v = slot_of(fn);
 		if (!v)
-			return;
+			return NULL;
 		if (v->tid)
 			drop();		/* a pending entry is lost */
 		stash_fill(v, state, arg, name_from_state, name_ptr);
-		return;
+		return v;
 	}
 	v = scratch.lookup(&zero);
 	if (!v)
-		return;
+		return NULL;
 	stash_fill(v, state, arg, name_from_state, name_ptr);
 	stashes.update(&k, v);
+	return v;
 }
 
 /* The stash of fn for this thread, taken (a zeroed one if there is none). */
@@ -619,13 +621,11 @@ int lunatik_execute_entry(struct pt_regs *ctx)
 	__u64 s = PT_REGS_PARM1(ctx);
 	__u64 code = PT_REGS_PARM2(ctx);
 	__u64 len = PT_REGS_PARM3(ctx);
+	struct stash *st = stash_put(FN_EXECUTE, s, len, LUNATIK_STREAM ? s : 0, 0);
 
-	stash_put(FN_EXECUTE, s, len, LUNATIK_STREAM ? s : 0, 0);
 	count(s, LUNATIK_EV_EXEC_BEGIN);
 #if LUNATIK_STREAM
 	{
-		int zero = 0;
-		struct stash *st = scratch.lookup(&zero);
 		struct lunatik_event *e;
 		__u32 n = len > LUNATIK_CODE_MAX ? LUNATIK_CODE_MAX : len;
 

@@ -88,3 +88,27 @@ def test_kernel_lock_contention(kernel_program):
     assert summary.histogram("contention", "tr_kcont").total == len(contention)
     assert all(e.wait > 0 for e in contention)
     assert tracer.findings == [] and tracer.drops == 0
+
+
+def test_kernel_events_name_their_own_state(kstates, kernel_program):
+    """Executes alternating between states (and a name asked for in
+    between): every event on a state carries that state's name, as its
+    CREATE has it; the per-CPU stashes never lend one state's name to
+    another's event."""
+    names = [f"tr_kname{i}" for i in range(3)]
+    with Tracer(program=kernel_program) as tracer:
+        for n in names:
+            kstates.new(n, 1 << 18)
+        for _ in range(5):
+            for n in names:
+                kstates.execute(n, "local t = {} for i = 1, 20 do t[i] = {} end return #t")
+                with pytest.raises(lunatik_bpf.NoSuchState):
+                    kstates.execute("tr_kname_absent", "return 1")
+        for n in names:
+            kstates.close(n)
+    created = {e.state: e.name for e in tracer.events if isinstance(e, Create) and e.ok}
+    assert sorted(created.values()) == names
+    on_states = [e for e in tracer.events if e.state in created]
+    assert on_states and all(e.name == created[e.state] for e in on_states)
+    assert kind_counts(on_states)["exec_begin"] == 15
+    assert tracer.findings == [] and tracer.drops == 0
