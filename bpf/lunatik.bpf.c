@@ -150,11 +150,12 @@ static __always_inline __u64 serial_of(__u64 s)
 	return serial;
 }
 
-static __always_inline void stash_fill(struct stash *v, __u64 state, __u64 arg,
-				       __u64 name_from_state, __u64 name_ptr)
+static __always_inline void stash_fill(struct stash *v, __u64 ts, __u64 state,
+				       __u64 arg, __u64 name_from_state,
+				       __u64 name_ptr)
 {
 	v->tid = cur_tid();
-	v->ts = bpf_ktime_get_ns();
+	v->ts = ts;
 	v->state = state;
 	v->arg = arg;
 	state_name(v->name, name_from_state);
@@ -173,9 +174,10 @@ static __always_inline struct stash *slot_of(__u32 fn)
 #endif
 }
 
-/* Leaves the entry's stash for the return; returns it (NULL if none). */
-static __always_inline struct stash *stash_put(__u32 fn, __u64 state, __u64 arg,
-					       __u64 name_from_state, __u64 name_ptr)
+/* Leaves the entry's stash (taken at ts) for the return; returns it. */
+static __always_inline struct stash *stash_put_at(__u32 fn, __u64 ts, __u64 state,
+						  __u64 arg, __u64 name_from_state,
+						  __u64 name_ptr)
 {
 	struct stash_key k = { .tid = cur_tid(), .fn = fn };
 	int zero = 0;
@@ -187,15 +189,22 @@ static __always_inline struct stash *stash_put(__u32 fn, __u64 state, __u64 arg,
 			return NULL;
 		if (v->tid)
 			drop();		/* a pending entry is lost */
-		stash_fill(v, state, arg, name_from_state, name_ptr);
+		stash_fill(v, ts, state, arg, name_from_state, name_ptr);
 		return v;
 	}
 	v = scratch.lookup(&zero);
 	if (!v)
 		return NULL;
-	stash_fill(v, state, arg, name_from_state, name_ptr);
+	stash_fill(v, ts, state, arg, name_from_state, name_ptr);
 	stashes.update(&k, v);
 	return v;
+}
+
+static __always_inline struct stash *stash_put(__u32 fn, __u64 state, __u64 arg,
+					       __u64 name_from_state, __u64 name_ptr)
+{
+	return stash_put_at(fn, bpf_ktime_get_ns(), state, arg, name_from_state,
+			    name_ptr);
 }
 
 /* The stash of fn for this thread, taken (a zeroed one if there is none). */
@@ -767,15 +776,19 @@ int lunatik_free_entry(struct pt_regs *ctx)
 
 /* ---- lock ---- */
 
-/* The holder's acquisition time is in the state's counters (held_since). */
+/*
+ * The holder's acquisition time is in the state's counters (held_since).
+ * The wait starts before the look at it: a lock found held then overlaps
+ * that hold in the events' timestamps too.
+ */
 int lunatik_lock_entry(struct pt_regs *ctx)
 {
-	__u64 s = PT_REGS_PARM1(ctx), serial;
+	__u64 ts = bpf_ktime_get_ns(), s = PT_REGS_PARM1(ctx), serial;
 	struct lunatik_counters *c = counters_of(s, &serial);
 	/* held by another thread right now (between its lock return and unlock entry)? */
 	__u64 contended = c && c->held_since ? LUNATIK_LOCK_CONTENDED : 0;
 
-	stash_put(FN_LOCK, s, contended, 0, 0);
+	stash_put_at(FN_LOCK, ts, s, contended, 0, 0);
 	return 0;
 }
 
