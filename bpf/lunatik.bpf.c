@@ -141,6 +141,15 @@ static __always_inline void state_name(char *dst, __u64 s)
 		lread_str(dst, LUNATIK_EV_NAME_LEN, s + LUNATIK_OFF_NAME);
 }
 
+static __always_inline void drop(void)
+{
+	int zero = 0;
+	__u64 *d = drops.lookup(&zero);
+
+	if (d)
+		(*d)++;
+}
+
 static __always_inline __u64 serial_of(__u64 s)
 {
 	__u64 serial = 0;
@@ -162,8 +171,6 @@ static __always_inline void stash_fill(struct stash *v, __u64 ts, __u64 state,
 	if (!name_from_state && name_ptr)
 		lread_str(v->name, sizeof(v->name), name_ptr);
 }
-
-static __always_inline void drop(void);
 
 static __always_inline struct stash *slot_of(__u32 fn)
 {
@@ -212,8 +219,7 @@ static __always_inline struct stash *stash_take(__u32 fn)
 {
 	struct stash_key k = { .tid = cur_tid(), .fn = fn };
 	int zero = 0;
-	struct stash *out = scratch.lookup(&zero);
-	struct stash *v;
+	struct stash *out, *v;
 
 	if (STASH_PER_CPU(fn)) {
 		v = slot_of(fn);
@@ -225,6 +231,7 @@ static __always_inline struct stash *stash_take(__u32 fn)
 	} else {
 		v = stashes.lookup(&k);
 	}
+	out = scratch.lookup(&zero);
 	if (!out)
 		return NULL;
 	if (!v) {
@@ -238,15 +245,6 @@ static __always_inline struct stash *stash_take(__u32 fn)
 	__builtin_memcpy(out, v, sizeof(*out));
 	stashes.delete(&k);
 	return out;
-}
-
-static __always_inline void drop(void)
-{
-	int zero = 0;
-	__u64 *d = drops.lookup(&zero);
-
-	if (d)
-		(*d)++;
 }
 
 /* Zeroed counters of state s in scratch, to insert (the caller names them). */
@@ -356,10 +354,11 @@ static __always_inline void hist(__u64 serial, __u32 which, __u64 value)
 static __always_inline void fold(__u64 s, __u64 serial, int first)
 {
 	int zero = 0;
-	struct lunatik_stats *v = allocs.lookup(&serial);
+	struct lunatik_stats *v;
 
 	if (!serial)
 		return;
+	v = allocs.lookup(&serial);
 	if (v) {
 		if (!first)
 			lread(v, sizeof(*v), s + LUNATIK_OFF_STATS);
