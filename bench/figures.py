@@ -15,6 +15,10 @@ class Figure:
     unit: str           # "ops/s", "events/s", "s", "MiB"
     ratio: float | None = None      # to the baseline of its row group (untraced), if any
     note: str = ""
+    # throughput only: time each operation gains over that baseline, in us
+    # (1/value - 1/baseline): what a tracer costs per call, which is what
+    # tracers are compared by (bench/targets.py)
+    added_us: float | None = None
 
 
 @dataclass
@@ -25,14 +29,15 @@ class Table:
         self.figures.extend(figures)
 
     def render(self) -> str:
-        head = ("where", "group", "what", "value", "unit", "ratio", "note")
+        head = ("where", "group", "what", "value", "unit", "ratio", "+us/op", "note")
         rows = [head] + [(f.where, f.group, f.what, _num(f.value), f.unit,
-                          "" if f.ratio is None else f"{f.ratio:.3f}", f.note)
+                          "" if f.ratio is None else f"{f.ratio:.3f}",
+                          "" if f.added_us is None else f"{f.added_us:.2f}", f.note)
                          for f in self.figures]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
         out = []
         for r in rows:
-            cells = [c.rjust(w) if i in (3, 5) else c.ljust(w)
+            cells = [c.rjust(w) if i in (3, 5, 6) else c.ljust(w)
                      for i, (c, w) in enumerate(zip(r, widths))]
             out.append("  ".join(cells + [r[-1]]).rstrip())
         return "\n".join(out) + "\n"

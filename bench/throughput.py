@@ -577,8 +577,11 @@ def _figure(where: str, backend: str, name: str, w: str, m: Measured | None,
         parts.append(_sees(name, backend))
         if note:
             parts.append(f"session: {note}")
+    added = None
+    if name != "untraced" and base and m.ops_per_s:
+        added = round(1e6 / m.ops_per_s - 1e6 / base, 3)
     return Figure(where, "throughput", what, round(m.ops_per_s, 1), "ops/s",
-                  None if ratio is None else round(ratio, 4), "; ".join(parts))
+                  None if ratio is None else round(ratio, 4), "; ".join(parts), added)
 
 
 def _spread(samples: list[float]) -> str:

@@ -80,6 +80,18 @@ struct lunatik_name_key {
 };
 
 /* One counter per event kind, indexed by enum lunatik_event_kind. */
+struct lunatik_counts {
+	u64 n[LUNATIK_EV_MAX];
+};
+
+/*
+ * What a state (`counters`, by serial) or a name (`named`) is, and the
+ * counters that change rarely. A state's event counts are per CPU, in
+ * `counts` (by serial): every operation bumps several (lookup, get, put,
+ * lock, unlock), and threads on two CPUs would bounce one cache line with
+ * atomic adds on it at each; the summary adds the CPUs up. n is `named`'s
+ * counts only.
+ */
 struct lunatik_counters {
 	u64 state;			/* 0 in `named` */
 	char name[LUNATIK_EV_NAME_LEN];
@@ -90,6 +102,7 @@ struct lunatik_counters {
 	u64 free_bytes;	/* sum of osize - nsize over shrinking ALLOC */
 	u64 contended;	/* LOCK events with LUNATIK_LOCK_CONTENDED */
 	u64 held_since;	/* BPF-internal: lunatik_lock's return while held, else 0 */
+	u64 freed;	/* BPF-internal: lunatik_free has run (no contention is its) */
 };
 
 enum lunatik_hist_kind {

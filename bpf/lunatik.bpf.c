@@ -110,6 +110,8 @@ BPF_HASH(contending, __u32, struct contention_stash, 10240);
 #define LUNATIK_STATES_MAX	16384
 #endif
 BPF_HASH(counters, __u64, struct lunatik_counters, LUNATIK_STATES_MAX);
+BPF_PERCPU_HASH(counts, __u64, struct lunatik_counts, LUNATIK_STATES_MAX);
+BPF_PERCPU_ARRAY(counts_zero, struct lunatik_counts, 1);	/* never written */
 BPF_HASH(named, struct lunatik_name_key, struct lunatik_counters, LUNATIK_STATES_MAX);
 BPF_HASH(hists, struct lunatik_hist_key, __u64, 4 * LUNATIK_STATES_MAX);
 #if !LUNATIK_STREAM
@@ -302,13 +304,42 @@ static __always_inline struct lunatik_counters *named_of(const char *name)
 	return c;
 }
 
+/*
+ * One more event of kind for the state of serial, in this CPU's copy: no
+ * atomic, as BPF programs do not nest on a CPU (bpf_prog_active).
+ */
+static __always_inline void bump(__u64 serial, __u32 kind)
+{
+	struct lunatik_counts *n;
+	int zero = 0;
+
+	if (!serial || kind >= LUNATIK_EV_MAX)
+		return;
+	n = counts.lookup(&serial);
+	if (!n) {
+		n = counts_zero.lookup(&zero);
+		if (!n)
+			return;
+		counts.insert(&serial, n);	/* or another CPU just did */
+		n = counts.lookup(&serial);
+		if (!n) {
+			drop();		/* the map is full */
+			return;
+		}
+	}
+	n->n[kind]++;
+}
+
 static __always_inline __u64 count(__u64 s, __u32 kind)
 {
 	__u64 serial;
 	struct lunatik_counters *c = counters_of(s, &serial);
 
-	if (c && kind < LUNATIK_EV_MAX)
-		__sync_fetch_and_add(&c->n[kind], 1);
+	if (!c)
+		return serial;
+	if (kind == LUNATIK_EV_FREE)
+		c->freed = 1;
+	bump(serial, kind);
 	return serial;
 }
 
@@ -514,16 +545,17 @@ static __always_inline int lookup_return(struct pt_regs *ctx, __u32 fn,
 	if (s && flags == LUNATIK_LOOKUP_STATEGET)
 		lread(&users, sizeof(users), s + LUNATIK_OFF_USERS);
 	if (s) {
-		c = counters_of(s, &serial);
+		if (counters_of(s, &serial))
+			bump(serial, LUNATIK_EV_LOOKUP);
 	} else {
 		if (!LUNATIK_STREAM && st->arg)
 			lread_str(st->name, sizeof(st->name), st->arg);
 		c = named_of(st->name);
-		if (c)
+		if (c) {
 			__sync_fetch_and_add(&c->lookup_miss, 1);
+			__sync_fetch_and_add(&c->n[LUNATIK_EV_LOOKUP], 1);
+		}
 	}
-	if (c)
-		__sync_fetch_and_add(&c->n[LUNATIK_EV_LOOKUP], 1);
 #if LUNATIK_STREAM
 	{
 		struct lunatik_event *e = reserve(LUNATIK_EV_LOOKUP, s, st->name);
@@ -665,7 +697,7 @@ int lunatik_execute_return(struct pt_regs *ctx)
 	lat = st->ts ? now - st->ts : 0;
 	c = counters_of(st->state, &serial);
 	if (c) {
-		__sync_fetch_and_add(&c->n[LUNATIK_EV_EXEC_END], 1);
+		bump(serial, LUNATIK_EV_EXEC_END);
 		if (ret != 0)
 			__sync_fetch_and_add(&c->exec_errors, 1);
 	}
@@ -703,7 +735,7 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u32 kind)
 		return 0;
 	c = counters_of(s, &serial);
 	if (c) {
-		__sync_fetch_and_add(&c->n[kind], 1);
+		bump(serial, kind);
 		if (kind == LUNATIK_EV_ALLOC) {
 			if (nsize > osize)
 				__sync_fetch_and_add(&c->alloc_bytes, nsize - osize);
@@ -807,7 +839,7 @@ int lunatik_lock_return(struct pt_regs *ctx)
 	c = counters_of(s, &serial);
 	if (c) {
 		c->held_since = now;
-		__sync_fetch_and_add(&c->n[LUNATIK_EV_LOCK], 1);
+		bump(serial, LUNATIK_EV_LOCK);
 		if (contended)
 			__sync_fetch_and_add(&c->contended, 1);
 	}
@@ -844,7 +876,7 @@ int lunatik_unlock_entry(struct pt_regs *ctx)
 		if (c->held_since)
 			hold = now - c->held_since;
 		c->held_since = 0;
-		__sync_fetch_and_add(&c->n[LUNATIK_EV_UNLOCK], 1);
+		bump(serial, LUNATIK_EV_UNLOCK);
 	}
 	if (hold)
 		hist(serial, LUNATIK_HIST_LOCK_HOLD, hold);
@@ -883,7 +915,7 @@ static __always_inline __u64 state_of_lock(__u64 lock)
 	    !serial)
 		return 0;
 	c = counters.lookup(&serial);
-	if (!c || c->state != s || c->n[LUNATIK_EV_FREE])
+	if (!c || c->state != s || c->freed)
 		return 0;
 	return s;
 }

@@ -324,7 +324,7 @@ class Program:
 
     def reset(self) -> None:
         """Clears the maps a session reads (counters, histograms, drops, stashes)."""
-        names = ["counters", "named", "hists", "stashes", "contending"]
+        names = ["counters", "counts", "named", "hists", "stashes", "contending"]
         if self.key.backend == "kernel":
             names.append("slots")
         if self.key.mode == "summary":
@@ -400,10 +400,12 @@ class Summary:
         return "\n".join(lines) + "\n"
 
 
-def _state_summary(c: Any, allocs: Any | None) -> StateSummary:
-    """One row of the summary from struct lunatik_counters (and, in summary
-    mode, the module's struct lunatik_stats of that state)."""
-    counts = {KIND_NAMES[i]: int(c.n[i]) for i in KIND_NAMES}
+def _state_summary(c: Any, n: list[int] | None, allocs: Any | None) -> StateSummary:
+    """One row of the summary from struct lunatik_counters, a state's event
+    counts n (its struct lunatik_counts added up over the CPUs; None: the
+    counters' own, as `named` keeps them) and, in summary mode, the
+    module's struct lunatik_stats of that state."""
+    counts = {KIND_NAMES[i]: int(c.n[i] if n is None else n[i]) for i in KIND_NAMES}
     grown, shrunk = int(c.alloc_bytes), int(c.free_bytes)
     if allocs is not None:
         counts["alloc"] += int(allocs.charges)
@@ -749,10 +751,15 @@ class Tracer:
         allocs = ({int(k.value): v for k, v in b[b"allocs"].items()}
                   if self.program.key.mode == "summary" else {})
         identity: dict[int, tuple[int, str]] = {}
+        counts = {int(k.value): [sum(int(cpu.n[i]) for cpu in per_cpu)
+                                 for i in range(len(per_cpu[0].n))]
+                  for k, per_cpu in b[b"counts"].items()}
         for k, v in b[b"counters"].items():
-            identity[int(k.value)] = (int(v.state), _text(v.name))
-            summary.states.append(_state_summary(v, allocs.get(int(k.value))))
-        summary.states += [_state_summary(v, None) for v in b[b"named"].values()]
+            serial = int(k.value)
+            identity[serial] = (int(v.state), _text(v.name))
+            summary.states.append(_state_summary(v, counts.get(serial, [0] * len(v.n)),
+                                                 allocs.get(serial)))
+        summary.states += [_state_summary(v, None, None) for v in b[b"named"].values()]
         for k, v in b[b"hists"].items():
             state, name = identity.get(int(k.serial), (0, ""))
             summary.slot(state, name, HIST_NAMES.get(int(k.hist), str(k.hist)),
