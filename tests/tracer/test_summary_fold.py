@@ -3,10 +3,14 @@
 Summary mode has no probe on the allocator: it folds the module's own
 per-state counters (struct lunatik_stats) in at create, unlock and free,
 and counts the refcount at entry. Its counters and histograms must still be
-exactly what the stream's events add up to, per state, live and at the end.
+exactly what the stream's events add up to, per state, live and at the end,
+with one state used from every CPU at once (a state's event counts are kept
+per CPU).
 """
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections import Counter
 
@@ -27,7 +31,33 @@ def log2_slot(v: int) -> int:
     return v.bit_length()       # bpf_log2l and fls64: [2^(k-1), 2^k) in slot k
 
 
-def workload(states: lunatik_bpf.States) -> None:
+def from_every_cpu(backend: str, name: str, n: int = 50) -> None:
+    """n lookups and executes on name from a thread pinned to each CPU at
+    once: the summary counts them per CPU and must add every CPU up."""
+    cpus = sorted(os.sched_getaffinity(0))
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(cpus))
+
+    def run(cpu: int) -> None:
+        try:
+            os.sched_setaffinity(0, {cpu})      # this thread only
+            mine = lunatik_bpf.connect(backend)
+            start.wait(30)
+            for _ in range(n):
+                assert mine.lookup(name) is not None
+                mine.execute(name, "return 1")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in cpus]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not failures, failures
+
+
+def workload(states: lunatik_bpf.States, backend: str) -> None:
     for name in NAMES:
         states.new(name, 1 << 20)
         states.execute(name, ALLOC_CHUNK)
@@ -35,6 +65,7 @@ def workload(states: lunatik_bpf.States) -> None:
             states.execute(name, "error('no')")
     with pytest.raises(lunatik_bpf.NoSuchState):
         states.execute("tr_fold_absent", "return 1")
+    from_every_cpu(backend, NAMES[2])
     for name in NAMES[:2]:
         states.close(name)
 
@@ -75,10 +106,10 @@ def seen(tracer: Tracer, name: str, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def run_both(states: lunatik_bpf.States, stream: Program, summary: Program,
-             **where: object) -> None:
+def run_both(states: lunatik_bpf.States, backend: str, stream: Program,
+             summary: Program, **where: object) -> None:
     with Tracer(program=stream, **where) as ts, Tracer(program=summary, **where) as tm:
-        workload(states)
+        workload(states, backend)
         seen(ts, NAMES[1])     # the workload's last event
         # NAMES[2] is still open: its counters were folded at its last unlock
         live = tm.summary()
@@ -95,7 +126,7 @@ def test_summary_equals_stream_user(user_program, user_summary_program):
     states = lunatik_bpf.connect("user")
     states.close_all()
     try:
-        run_both(states, user_program, user_summary_program,
+        run_both(states, "user", user_program, user_summary_program,
                  library=states.backend.library_path)
     finally:
         states.close_all()
@@ -107,7 +138,7 @@ def test_summary_equals_stream_kernel(kernel_program):
     kstates.close_all()
     summary = Program("kernel", "summary", 1)
     try:
-        run_both(kstates, kernel_program, summary)
+        run_both(kstates, "kernel", kernel_program, summary)
     finally:
         summary.close()
         kstates.close_all()
