@@ -550,11 +550,11 @@ def producer_figures(fig: Callable[..., None], raws: list[bytes], quick: bool) -
     try:
         _producer_figures(fig, prog, raws, quick)
     except Exception as exc:     # a TracerError, or BCC's bare Exception
-        # 6.1's verifier (the VM) refuses the producer's loop that 6.18's
-        # (the host) loads: one figure says so, the bench goes on
-        why = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
+        # e.g. 6.1's verifier (the VM) refuses the producer's loop that
+        # 6.18's (the host) loads: one figure says why, the bench goes on
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
         fig("max events/s without drops (live, native, bench producer)", 0, "events/s",
-            f"not measured: the bench producer did not load here ({why})")
+            f"not measured: the bench producer failed here ({lines[-1][:200]})")
     finally:
         prog.close()
 
@@ -593,7 +593,6 @@ def _producer_figures(fig: Callable[..., None], prog: Any, raws: list[bytes],
     live(fig, prog, "user", 1.0, [50e3, 100e3, 200e3, 400e3, 800e3, 0], seconds,
          {"retain": False, "native_observer": False}, ", Python, bench producer",
          producer=True)
-
 
 
 if __name__ == "__main__":

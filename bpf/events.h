@@ -102,7 +102,8 @@ struct lunatik_counters {
 	u64 free_bytes;	/* sum of osize - nsize over shrinking ALLOC */
 	u64 contended;	/* LOCK events with LUNATIK_LOCK_CONTENDED */
 	u64 held_since;	/* BPF-internal: lunatik_lock's return while held, else 0 */
-	u64 freed;	/* BPF-internal: lunatik_free has run (no contention is its) */
+	u64 freed;	/* BPF-internal: lunatik_free has run (the contention
+			 * tracepoints no longer match its lock) */
 };
 
 enum lunatik_hist_kind {

@@ -310,24 +310,17 @@ static __always_inline struct lunatik_counters *named_of(const char *name)
  */
 static __always_inline void bump(__u64 serial, __u32 kind)
 {
-	struct lunatik_counts *n;
+	struct lunatik_counts *n, *init;
 	int zero = 0;
 
-	if (!serial || kind >= LUNATIK_EV_MAX)
+	init = counts_zero.lookup(&zero);
+	if (!serial || kind >= LUNATIK_EV_MAX || !init)
 		return;
-	n = counts.lookup(&serial);
-	if (!n) {
-		n = counts_zero.lookup(&zero);
-		if (!n)
-			return;
-		counts.insert(&serial, n);	/* or another CPU just did */
-		n = counts.lookup(&serial);
-		if (!n) {
-			drop();		/* the map is full */
-			return;
-		}
-	}
-	n->n[kind]++;
+	n = counts.lookup_or_try_init(&serial, init);
+	if (n)
+		n->n[kind]++;
+	else
+		drop();		/* the map is full */
 }
 
 static __always_inline __u64 count(__u64 s, __u32 kind)
