@@ -37,6 +37,19 @@ enum lunatik_event_kind {
 	LUNATIK_EV_MAX,
 };
 
+/*
+ * Why an event or a count was lost (index of the per-CPU `drops` array).
+ * Each cause has its own message: only RINGBUF loses stream records; the
+ * others lose summary counts or the pairing of an entry with its return.
+ */
+enum lunatik_drop_cause {
+	LUNATIK_DROP_RINGBUF = 0,	/* the ring buffer was full: a record not sent */
+	LUNATIK_DROP_MAP_FULL,		/* a summary map was full: a state's counts not kept */
+	LUNATIK_DROP_STASH,		/* an entry's stash was lost or overwritten: its
+					 * return could not be paired with it */
+	LUNATIK_DROP_MAX,
+};
+
 #define LUNATIK_LOOKUP_STATELOOKUP	0
 #define LUNATIK_LOOKUP_STATEGET		1
 
