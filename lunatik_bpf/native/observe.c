@@ -30,6 +30,38 @@ typedef int64_t s64;
 typedef uint32_t u32;
 #include "events.h"
 
+/*
+ * Sums of record sizes, exact: the reference adds Python integers, which
+ * do not wrap. A record's u64 fields reach 2^64 - 1, so curralloc - osize
+ * + nsize lies in (-2^64, 2^65): beyond s64 and u64 alike, not beyond 128
+ * bits (nor is a failed create's embryo's sum of such differences).
+ */
+typedef __int128 wide;
+
+/* The decimal digits of v, as Python prints an int (dec(v).s). */
+struct dec {
+	char s[48];
+};
+
+static struct dec dec(wide v)
+{
+	unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+	char tmp[48];
+	struct dec d;
+	size_t i = 0, j = 0;
+
+	do {
+		tmp[i++] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		d.s[j++] = '-';
+	while (i)
+		d.s[j++] = tmp[--i];
+	d.s[j] = '\0';
+	return d;
+}
+
 typedef struct lunatik_event rec_t;
 
 #define EVIDENCE	16	/* records kept per shadow, as observer.EVIDENCE */
@@ -179,7 +211,7 @@ struct shadow {
 	u64 addr;
 	char name[LUNATIK_EV_NAME_LEN];
 	u64 maxalloc;
-	s64 curralloc;
+	wide curralloc;		/* rebuilt: may leave u64's range, as Python's */
 	s64 users;
 	unsigned char curralloc_known, users_known, adopted, published;
 	unsigned char zeroed, freed;
@@ -187,7 +219,7 @@ struct shadow {
 	u64 allocs;
 	u32 recent_head, recent_n;
 	rec_t recent[EVIDENCE];
-	u32 reported[C_MAX];
+	u64 reported[C_MAX];	/* not u32: 2^32 repeats must not report again */
 	struct map held;	/* tid -> references it took */
 };
 
@@ -519,21 +551,21 @@ static void report(struct observer *o, struct shadow *sh, enum check c,
 
 /* ---- the checks of one allocation event (observer._account) ---- */
 
-static s64 after_of(const rec_t *ev)
+static wide after_of(const rec_t *ev)
 {
-	return (s64)ev->curralloc - (s64)ev->osize + (s64)ev->nsize;
+	return (wide)ev->curralloc - (wide)ev->osize + (wide)ev->nsize;
 }
 
 static void account_alloc(struct observer *o, struct shadow *sh, const rec_t *ev)
 {
-	s64 after = after_of(ev);
+	wide after = after_of(ev);
 	char msg[MSG_LEN];
 
 	sh->allocs++;
-	sh->curralloc = sh->curralloc - (s64)ev->osize + (s64)ev->nsize;
-	if (ev->maxalloc && after > (s64)ev->maxalloc && !repeat(sh, C_ALLOC_LIMIT)) {
-		snprintf(msg, sizeof(msg), "curralloc %lld > maxalloc %llu after "
-			 "charge(osize=%llu, nsize=%llu)", (long long)after,
+	sh->curralloc = sh->curralloc - (wide)ev->osize + (wide)ev->nsize;
+	if (ev->maxalloc && after > (wide)ev->maxalloc && !repeat(sh, C_ALLOC_LIMIT)) {
+		snprintf(msg, sizeof(msg), "curralloc %s > maxalloc %llu after "
+			 "charge(osize=%llu, nsize=%llu)", dec(after).s,
 			 (unsigned long long)ev->maxalloc, (unsigned long long)ev->osize,
 			 (unsigned long long)ev->nsize);
 		report(o, sh, C_ALLOC_LIMIT, ev, NULL, msg);
@@ -542,16 +574,16 @@ static void account_alloc(struct observer *o, struct shadow *sh, const rec_t *ev
 
 static void account_deny(struct observer *o, struct shadow *sh, const rec_t *ev)
 {
-	s64 would = after_of(ev);
+	wide would = after_of(ev);
 	char msg[MSG_LEN];
 
-	if (would > (s64)ev->maxalloc)
+	if (would > (wide)ev->maxalloc)
 		return;
 	snprintf(msg, sizeof(msg), "denied osize=%llu nsize=%llu although "
-		 "%llu-%llu+%llu=%lld <= maxalloc %llu",
+		 "%llu-%llu+%llu=%s <= maxalloc %llu",
 		 (unsigned long long)ev->osize, (unsigned long long)ev->nsize,
 		 (unsigned long long)ev->curralloc, (unsigned long long)ev->osize,
-		 (unsigned long long)ev->nsize, (long long)would,
+		 (unsigned long long)ev->nsize, dec(would).s,
 		 (unsigned long long)ev->maxalloc);
 	report(o, sh, C_DENY, ev, NULL, msg);
 }
@@ -568,18 +600,18 @@ static void account(struct observer *o, struct shadow *sh, const rec_t *ev)
 		return;
 	}
 	if (!sh->curralloc_known) {
-		sh->curralloc = (s64)ev->curralloc;
+		sh->curralloc = (wide)ev->curralloc;
 		sh->curralloc_known = 1;
 	}
-	if ((s64)ev->curralloc != sh->curralloc) {
+	if ((wide)ev->curralloc != sh->curralloc) {
 		struct evl l = { .n = 0 };
 
 		snprintf(msg, sizeof(msg), "state says curralloc %llu, the allocation "
-			 "events add up to %lld", (unsigned long long)ev->curralloc,
-			 (long long)sh->curralloc);
+			 "events add up to %s", (unsigned long long)ev->curralloc,
+			 dec(sh->curralloc).s);
 		evl_slice(&l, sh, 4, 1);
 		report(o, sh, C_REBUILT, ev, &l, msg);
-		sh->curralloc = (s64)ev->curralloc;	/* resync, report each drift once */
+		sh->curralloc = (wide)ev->curralloc;	/* resync, report each drift once */
 	}
 	if (ev->kind == LUNATIK_EV_ALLOC)
 		account_alloc(o, sh, ev);
@@ -717,19 +749,19 @@ static void embryo_left(struct observer *o, struct embryo *e, u64 addr,
 {
 	struct evl l = { .n = 0 };
 	char msg[MSG_LEN];
-	s64 left = 0;
+	wide left = 0;
 	size_t j;
 
 	for (j = 0; j < e->n; j++)
 		if (e->events[j].kind == LUNATIK_EV_ALLOC)
-			left += (s64)e->events[j].nsize - (s64)e->events[j].osize;
+			left += (wide)e->events[j].nsize - (wide)e->events[j].osize;
 	if (!left)
 		return;
 	for (j = e->n > 3 ? e->n - 3 : 0; j < e->n; j++)
 		evl_add(&l, &e->events[j]);
 	evl_add(&l, ev);
-	snprintf(msg, sizeof(msg), "create failed (%lld) with %lld bytes still charged",
-		 (long long)ev->ret, (long long)left);
+	snprintf(msg, sizeof(msg), "create failed (%lld) with %s bytes still charged",
+		 (long long)ev->ret, dec(left).s);
 	emit(o, C_MEM_RETURNED, addr, ev->name, &l, msg);
 }
 
