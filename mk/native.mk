@@ -1,6 +1,7 @@
 # The observer's native core (lunatik_bpf/native/observe.c):
-# build/native/liblunatik-observe.so, loaded by lunatik_bpf/native.py with
-# ctypes. It includes bpf/events.h, the record layout the BPF text uses.
+# build/native/liblunatik-observe.so, loaded with ctypes by
+# lunatik_bpf/native/__init__.py. It includes bpf/events.h, the record
+# layout the BPF text (bpf/lunatik.bpf.c) uses.
 #   make native
 # TOP and BUILD come from the top Makefile.
 

@@ -4,10 +4,10 @@
  * reference implementation, whose docstrings explain each ordering it
  * tolerates) over raw struct lunatik_event records, and a consumer of the
  * BPF ring buffer that feeds them in batches, so that no Python runs per
- * event. Loaded by lunatik_bpf/native.py with ctypes.
+ * event. Loaded with ctypes by lunatik_bpf/native/__init__.py.
  *
  * The record layout comes from bpf/events.h, the header the BPF text
- * includes: there is one definition of it.
+ * (bpf/lunatik.bpf.c) includes: there is one definition of it.
  *
  * Findings are rare: each is a flat struct (check, state, name, message and
  * copies of its evidence records) that Python decodes into a Finding.
@@ -1256,7 +1256,7 @@ void obs_finish(struct observer *o)
 	free(tids);
 }
 
-/* ---- the ring buffer (kernel/bpf/ringbuf.c's layout, as libbpf reads it) ---- */
+/* ---- the ring buffer (the layout of Linux's kernel/bpf/ringbuf.c, as libbpf reads it) ---- */
 
 static int map_size(int fd, size_t *size)
 {
