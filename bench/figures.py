@@ -19,6 +19,13 @@ class Figure:
     # (1/value - 1/baseline): what a tracer costs per call, which is what
     # tracers are compared by (bench/targets.py)
     added_us: float | None = None
+    # the ABBA protocol (bench/protocol.py): how many untraced/traced pairs,
+    # the bootstrap 95% interval of the ratio and of the time added
+    pairs: int = 0
+    ratio_lo: float | None = None
+    ratio_hi: float | None = None
+    added_lo: float | None = None
+    added_hi: float | None = None
 
 
 @dataclass
@@ -29,15 +36,15 @@ class Table:
         self.figures.extend(figures)
 
     def render(self) -> str:
-        head = ("where", "group", "what", "value", "unit", "ratio", "+us/op", "note")
+        head = ("where", "group", "what", "value", "unit", "n", "ratio [95% CI]",
+                "+us/op [95% CI]", "note")
         rows = [head] + [(f.where, f.group, f.what, _num(f.value), f.unit,
-                          "" if f.ratio is None else f"{f.ratio:.3f}",
-                          "" if f.added_us is None else f"{f.added_us:.2f}", f.note)
+                          str(f.pairs) if f.pairs else "", ratio_text(f), added_text(f), f.note)
                          for f in self.figures]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
         out = []
         for r in rows:
-            cells = [c.rjust(w) if i in (3, 5, 6) else c.ljust(w)
+            cells = [c.rjust(w) if i in (3, 5, 6, 7) else c.ljust(w)
                      for i, (c, w) in enumerate(zip(r, widths))]
             out.append("  ".join(cells + [r[-1]]).rstrip())
         return "\n".join(out) + "\n"
@@ -49,6 +56,22 @@ class Table:
     @classmethod
     def read_json(cls, path: Path) -> Table:
         return cls([Figure(**d) for d in json.loads(path.read_text())])
+
+
+def ratio_text(f: Figure) -> str:
+    if f.ratio is None:
+        return ""
+    if f.ratio_lo is None or f.ratio_hi is None:
+        return f"{f.ratio:.3f}"
+    return f"{f.ratio:.3f} [{f.ratio_lo:.3f}, {f.ratio_hi:.3f}]"
+
+
+def added_text(f: Figure) -> str:
+    if f.added_us is None:
+        return ""
+    if f.added_lo is None or f.added_hi is None:
+        return f"{f.added_us:.2f}"
+    return f"{f.added_us:.2f} [{f.added_lo:.2f}, {f.added_hi:.2f}]"
 
 
 def _num(v: float) -> str:
