@@ -19,6 +19,7 @@
 #include "lunatik.h"
 #include "probes.h"
 #include "states_priv.h"
+#include "lunatik_trace.h"
 
 #define LUNATIK_GFP	(GFP_ATOMIC | __GFP_NOWARN)
 
@@ -29,6 +30,8 @@ LUNATIK_PROBE size_t lunatik_charge(lunatik_State *s, size_t osize,
 	struct lunatik_stats *st = lunatik_stats(s);
 	size_t curr = s->curralloc - osize + nsize;
 
+	trace_lunatik_charge(LUNATIK_TP_STATE(s), osize, nsize, s->curralloc,
+			     s->maxalloc);
 	WRITE_ONCE(s->curralloc, curr);
 	st->charges++;
 	if (nsize > osize)
@@ -43,6 +46,8 @@ LUNATIK_PROBE size_t lunatik_charge(lunatik_State *s, size_t osize,
 /* A request that would take s->curralloc past s->maxalloc. */
 LUNATIK_PROBE void *lunatik_deny(lunatik_State *s, size_t osize, size_t nsize)
 {
+	trace_lunatik_deny(LUNATIK_TP_STATE(s), osize, nsize, s->curralloc,
+			   s->maxalloc);
 	return NULL;
 }
 

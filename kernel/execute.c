@@ -30,6 +30,7 @@
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/errno.h>
+#include <linux/ktime.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -37,6 +38,7 @@
 #include "lunatik.h"
 #include "probes.h"
 #include "states_priv.h"
+#include "lunatik_trace.h"
 
 #define LUNATIK_BUDGET_STEP	100
 #define LUNATIK_CHUNKNAME	"=lunatik"
@@ -276,13 +278,29 @@ int lunatik_run(lunatik_State *s, const char *code, size_t len, char *out,
 	return status;
 }
 
+/*
+ * With its tracepoint on, the lock times its own wait and says whether it
+ * had to spin (a failed trylock): the tracer then needs no probe at entry.
+ */
 LUNATIK_PROBE void lunatik_lock(lunatik_State *s)
 {
-	spin_lock(&s->lock);
+	bool contended;
+	u64 t0;
+
+	if (!trace_lunatik_lock_enabled()) {
+		spin_lock(&s->lock);
+		return;
+	}
+	t0 = ktime_get_ns();
+	contended = !spin_trylock(&s->lock);
+	if (contended)
+		spin_lock(&s->lock);
+	trace_lunatik_lock(LUNATIK_TP_STATE(s), ktime_get_ns() - t0, contended);
 }
 
 LUNATIK_PROBE void lunatik_unlock(lunatik_State *s)
 {
+	trace_lunatik_unlock(LUNATIK_TP_STATE(s), lunatik_stats(s));
 	spin_unlock(&s->lock);
 }
 
@@ -296,15 +314,18 @@ LUNATIK_PROBE int lunatik_execute(lunatik_State *s, const char *code,
 {
 	int ret;
 
+	trace_lunatik_exec_begin(LUNATIK_TP_STATE(s), code, len);
 	if (len > lunatik_limits.max_code) {
 		if (out && outlen && *outlen)
 			out[0] = '\0';
 		if (outlen)
 			*outlen = 0;
-		return -E2BIG;
+		ret = -E2BIG;
+	} else {
+		lunatik_lock(s);
+		ret = lunatik_run(s, code, len, out, outlen);
+		lunatik_unlock(s);
 	}
-	lunatik_lock(s);
-	ret = lunatik_run(s, code, len, out, outlen);
-	lunatik_unlock(s);
+	trace_lunatik_exec_end(LUNATIK_TP_STATE(s), ret);
 	return ret;
 }

@@ -4,7 +4,8 @@
  * arguments and return value, and the layout of lunatik_State that the BPF
  * programs read. The kernel module and the user-space library export these
  * as real, never-inlined, never-cloned symbols, so one BPF text serves both
- * through kprobes or uprobes.
+ * through kprobes or uprobes. The module also fires a tracepoint at each of
+ * these points (lunatik_trace.h), with every value passed as an argument.
  *
  * This header is included by the BPF text too (BCC defines
  * __BPF_TRACING__), so the layout part is plain C with no includes there.
@@ -54,7 +55,7 @@ struct lunatik_stats {
 
 /* Symbol names, for the loader (and for available_filter_functions). */
 #define LUNATIK_PROBE_SYMBOLS \
-	"lunatik_create", "lunatik_remove", "lunatik_statelookup", \
+	"lunatik_create", "lunatik_remove", "lunatik_unlinked", "lunatik_statelookup", \
 	"lunatik_stateget", "lunatik_getstate", "lunatik_putstate", \
 	"lunatik_execute", "lunatik_charge", "lunatik_deny", \
 	"lunatik_lock", "lunatik_unlock", "lunatik_free"
@@ -78,9 +79,13 @@ struct lunatik_stats {
  */
 LUNATIK_PROBE lunatik_State *lunatik_create(size_t maxalloc, const char *name);
 
-/* close: unpublishes the named state and puts the table's reference.
- * Returns 0, -EINVAL, -ENAMETOOLONG or -ENOENT. */
+/* close: unpublishes the named state (through lunatik_unlinked) and puts
+ * the table's reference. Returns 0, -EINVAL, -ENAMETOOLONG or -ENOENT. */
 LUNATIK_PROBE int lunatik_remove(const char *name);
+
+/* unlinked: s has just left the table (a close, or close_all for each
+ * state), before the table's reference is put and so before lua_close. */
+LUNATIK_PROBE void lunatik_unlinked(lunatik_State *s);
 
 /* lookup: the state of that name or NULL; no reference is taken. */
 LUNATIK_PROBE lunatik_State *lunatik_statelookup(const char *name);

@@ -42,6 +42,7 @@
 #include "lunatik.h"
 #include "probes.h"
 #include "states_priv.h"
+#include "lunatik_trace.h"
 
 /* The layout the tracer reads (probes.h). */
 static_assert(offsetof(lunatik_State, L) == LUNATIK_OFF_L);
@@ -172,7 +173,8 @@ fail:
  * one hold of the lock. A state that loses that race is closed unpublished
  * (lua_close and kfree, with no lunatik_free: it never had users).
  */
-LUNATIK_PROBE lunatik_State *lunatik_create(size_t maxalloc, const char *name)
+static lunatik_State *lunatik_publish(size_t maxalloc, const char *name,
+				      u64 *serialp)
 {
 	struct lunatik_tracked *t;
 	lunatik_State *s;
@@ -218,13 +220,42 @@ LUNATIK_PROBE lunatik_State *lunatik_create(size_t maxalloc, const char *name)
 		lunatik_nstates++;
 	}
 	spin_unlock(&lunatik_table_lock);
-	if (!ret)
+	if (!ret) {
+		*serialp = serial;
 		return s;
+	}
 
 	lua_close(s->L);
 free:
 	kfree(t);
 	return ERR_PTR(ret);
+}
+
+/*
+ * The state's event goes out once it is published; it names the state with
+ * the caller's copy of the name and the serial taken under the table lock,
+ * as another CPU may close and free it at once.
+ */
+LUNATIK_PROBE lunatik_State *lunatik_create(size_t maxalloc, const char *name)
+{
+	u64 serial = 0;
+	lunatik_State *s = lunatik_publish(maxalloc, name, &serial);
+
+	if (IS_ERR(s))
+		trace_lunatik_create(NULL, 0, name, maxalloc, PTR_ERR(s), NULL);
+	else
+		trace_lunatik_create(s, serial, name, maxalloc, 0, lunatik_stats(s));
+	return s;
+}
+
+/*
+ * A state has left the table (remove or removeall), before its table
+ * reference is put and so before lua_close: the one moment at which a
+ * tracer sees that its name is free again.
+ */
+LUNATIK_PROBE void lunatik_unlinked(lunatik_State *s)
+{
+	trace_lunatik_remove(LUNATIK_TP_STATE(s), 0);
 }
 
 /* Unpublishes the named state and puts the table's reference. */
@@ -235,7 +266,7 @@ LUNATIK_PROBE int lunatik_remove(const char *name)
 
 	ret = lunatik_checkname(name);
 	if (ret)
-		return ret;
+		goto fail;
 
 	spin_lock(&lunatik_table_lock);
 	s = lunatik_find(name, lunatik_hash(name));
@@ -244,37 +275,61 @@ LUNATIK_PROBE int lunatik_remove(const char *name)
 		lunatik_nstates--;
 	}
 	spin_unlock(&lunatik_table_lock);
-	if (!s)
-		return -ENOENT;
+	if (!s) {
+		ret = -ENOENT;
+		goto fail;
+	}
 
+	lunatik_unlinked(s);
 	lunatik_putstate(s);
 	return 0;
+fail:
+	trace_lunatik_remove(NULL, 0, name, ret);
+	return ret;
 }
 
+/*
+ * The lookups' events carry the serial read under the table lock: past it,
+ * statelookup's state may be closed by anyone.
+ */
 LUNATIK_PROBE lunatik_State *lunatik_statelookup(const char *name)
 {
-	lunatik_State *s;
+	lunatik_State *s = NULL;
+	u64 serial = 0;
 
 	if (lunatik_checkname(name))
-		return NULL;
+		goto out;
 	spin_lock(&lunatik_table_lock);
 	s = lunatik_find(name, lunatik_hash(name));
+	if (s)
+		serial = lunatik_stats(s)->serial;
 	spin_unlock(&lunatik_table_lock);
+out:
+	trace_lunatik_lookup(s, serial, name, 0, 0);
 	return s;
 }
 EXPORT_SYMBOL(lunatik_statelookup);
 
 LUNATIK_PROBE lunatik_State *lunatik_stateget(const char *name)
 {
-	lunatik_State *s;
+	lunatik_State *s = NULL;
+	u64 serial = 0;
+	int users = 0;
 
 	if (lunatik_checkname(name))
-		return NULL;
+		goto out;
 	spin_lock(&lunatik_table_lock);
 	s = lunatik_find(name, lunatik_hash(name));
-	if (s && !lunatik_getstate(s))
-		s = NULL;
+	if (s) {
+		users = lunatik_getstate(s);
+		if (users)
+			serial = lunatik_stats(s)->serial;
+		else
+			s = NULL;
+	}
 	spin_unlock(&lunatik_table_lock);
+out:
+	trace_lunatik_lookup(s, serial, name, 1, users);
 	return s;
 }
 
@@ -284,21 +339,34 @@ LUNATIK_PROBE int lunatik_getstate(lunatik_State *s)
 	int old;
 
 	if (!__refcount_inc_not_zero(&s->users, &old))
-		return 0;
+		old = -1;
+	trace_lunatik_get(LUNATIK_TP_STATE(s), old + 1);
 	return old + 1;
 }
 EXPORT_SYMBOL(lunatik_getstate);
 
-/* Returns the count after the decrement; 0 means s is gone. */
+/*
+ * Returns the count after the decrement; 0 means s is gone. Past the
+ * decrement another put may free s, so its event names it from a copy
+ * taken before (only when the event is on).
+ */
 LUNATIK_PROBE int lunatik_putstate(lunatik_State *s)
 {
+	char name[LUNATIK_NAME_MAXSIZE];
+	bool traced = trace_lunatik_put_enabled();
+	u64 serial = 0;
 	int old;
 
+	if (traced) {
+		serial = lunatik_stats(s)->serial;
+		memcpy(name, s->name, sizeof(name));
+	}
 	if (__refcount_dec_and_test(&s->users, &old)) {
 		lua_close(s->L);
 		lunatik_free(s);
-		return 0;
 	}
+	if (traced)
+		trace_lunatik_put(s, serial, name, old - 1);
 	return old - 1;
 }
 EXPORT_SYMBOL(lunatik_putstate);
@@ -306,6 +374,8 @@ EXPORT_SYMBOL(lunatik_putstate);
 /* The last user is gone and lua_close has returned every block. */
 LUNATIK_PROBE void lunatik_free(lunatik_State *s)
 {
+	trace_lunatik_free(LUNATIK_TP_STATE(s), s->curralloc, s->maxalloc,
+			   lunatik_stats(s));
 	kfree(container_of(s, struct lunatik_tracked, s));
 }
 
@@ -417,6 +487,7 @@ int lunatik_removeall(void)
 
 	hlist_for_each_entry_safe(s, tmp, &dead, node) {
 		hlist_del_init(&s->node);
+		lunatik_unlinked(s);
 		lunatik_putstate(s);
 		n++;
 	}

@@ -22,6 +22,10 @@ static inline struct lunatik_stats *lunatik_stats(lunatik_State *s)
 	return &container_of(s, struct lunatik_tracked, s)->stats;
 }
 
+/* The first three arguments of every tracepoint of a live state
+ * (lunatik_trace.h): its address, serial and name. */
+#define LUNATIK_TP_STATE(s)	(s), lunatik_stats(s)->serial, (const char *)(s)->name
+
 /* states.c */
 int lunatik_checkname(const char *name);
 int lunatik_info(lunatik_State *s, struct lunatik_info *info);

@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* User-space stand-in: no tracepoints to define (linux/tracepoint.h). */
