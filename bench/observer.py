@@ -231,12 +231,12 @@ def session(prog: Any, backend: str, rate: float, seconds: float,
     poll_cpu = None
     try:
         if capture is not None:
-            sink = prog._sink
+            sink = prog.sink
 
             def tap(raw: Any) -> None:
                 capture.append(raw if isinstance(raw, bytes) else bytes(raw))
                 sink(raw)
-            prog._sink = tap
+            prog.set_sink(tap)      # until the session's end clears it
         load.go()
         res = load.wait()
         poll_cpu = _thread_cpu(tracer)
@@ -271,7 +271,7 @@ def _thread_cpu(tracer: Any) -> float | None:
 
 def replay(prog: Any, raws: list[bytes], **kw: Any) -> tuple[float, Any]:
     """Feeds the captured records, from memory, to the Python callback the
-    ring buffer calls (Program._on_record, with the record's address as BCC
+    ring buffer calls (Program.on_record, with the record's address as BCC
     gives it): decode, retention, observer checks; only the C-to-Python
     transition of the ctypes callback is not in it. Returns (seconds, tracer)."""
     from lunatik_bpf.tracer import Tracer
@@ -280,15 +280,12 @@ def replay(prog: Any, raws: list[bytes], **kw: Any) -> tuple[float, Any]:
     base = ctypes.addressof(block)
     addrs = [base + i * size for i in range(len(raws))]
     tracer = Tracer(program=prog, **kw)
-    prog._sink = tracer._on_record
-    on_record = prog._on_record
-    try:
+    on_record = prog.on_record
+    with prog.consume_with(tracer.feed_record):
         t0, c0 = time.perf_counter(), time.thread_time()
         for a in addrs:
             on_record(None, a, size)
         dt, cpu = time.perf_counter() - t0, time.thread_time() - c0
-    finally:
-        prog._sink = None
     tracer.replay_cpu = cpu
     return dt, tracer
 
@@ -395,7 +392,7 @@ def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
         fig("decode events/s (offline)", wall, "events/s",
             f"{n} records captured from a real session ({cap['how']}, "
             f"{cap['drops']} dropped), {len(sample)} replayed from memory through the "
-            f"live consumer's Program._on_record: decode, tracer.events, observer checks; "
+            f"live consumer's Program.on_record: decode, tracer.events, observer checks; "
             f"{cpu:,.0f} per CPU-second")
         kw = _retain_kw()
         if kw:

@@ -49,6 +49,10 @@ KINDS: dict[str, int] = {k.removeprefix("LUNATIK_EV_").lower(): v
 HISTS: dict[str, int] = {k.removeprefix("LUNATIK_HIST_").lower(): v
                          for k, v in parse_enum(_HEADER, "lunatik_hist_kind").items()
                          if k != "LUNATIK_HIST_MAX"}
+# why an event or a count was lost: the index of the BPF `drops` array
+DROP_CAUSES: dict[str, int] = {k.removeprefix("LUNATIK_DROP_").lower(): v
+                               for k, v in parse_enum(_HEADER, "lunatik_drop_cause").items()
+                               if k != "LUNATIK_DROP_MAX"}
 KIND_NAMES: dict[int, str] = {v: k for k, v in KINDS.items()}
 HIST_NAMES: dict[int, str] = {v: k for k, v in HISTS.items()}
 LOOKUP_STATEGET = parse_define(_HEADER, "LUNATIK_LOOKUP_STATEGET")

@@ -19,7 +19,7 @@ from typing import Any
 
 from .events import (KINDS, Alloc, Contention, Deny, Event, ExecEnd, Histogram, Lock,
                      Lookup, Unlock)
-from .tracer import StateSummary, Summary
+from .summary import StateSummary, Summary
 
 # histogram kind -> unit of its values
 HIST_UNITS: dict[str, str] = {"alloc_size": "bytes", "exec_latency": "ns",

@@ -79,15 +79,19 @@ class Observer:
             self.findings.extend(out)
         return out
 
-    def note_drops(self, drops: int) -> list[Finding]:
+    def note_drops(self, drops: int, by_cause: dict[str, int] | None = None) -> list[Finding]:
         """Reports lost events once (the first time any are counted): the checks
-        are partial from then on. The running total is the tracer's drops."""
+        are partial from then on. The running total is the tracer's drops;
+        by_cause, its split by cause (events.DROP_CAUSES), words the finding
+        cause by cause (without it, the total is the ring buffer's)."""
         if drops <= 0 or self.drops_reported:
             return []
         self.drops_reported = drops
+        from .summary import drop_parts, drop_text
+        lost = "; ".join(f"{drop_text(cause)} ({n} when first seen)"
+                         for cause, n in drop_parts(by_cause or {}, drops))
         f = Finding("events_complete", 0, "",
-                    f"events dropped by a full ring buffer ({drops} when first seen): "
-                    f"findings may be missing or spurious")
+                    f"{lost}: findings may be missing or spurious")
         self.findings.append(f)
         return [f]
 

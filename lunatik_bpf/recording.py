@@ -23,7 +23,8 @@ text; when its bytes are not valid UTF-8 (a chunk cut inside a character)
 the line also carries "code_hex", the exact bytes. A "summary" object is
 {"drops","events","findings","states":[{state,name,counts,lookup_miss,
 exec_errors,alloc_bytes,free_bytes,contended}],"histograms":[{state,name,kind,
-slots:{slot:count}}]}, i.e. tracer.Summary. A recording cut short (the
+slots:{slot:count}}]}, plus "drops_by_cause":{cause:count} when any were
+lost (events.DROP_CAUSES), i.e. summary.Summary. A recording cut short (the
 tracer killed) has no trailer: read() still returns its events, with
 complete False. Readers refuse a newer version.
 """
@@ -45,7 +46,7 @@ from typing import IO, Any
 from .checks import Finding
 from .events import Event, ExecBegin, Histogram
 from .cli.render import event_json, finding_json
-from .tracer import StateSummary, Summary
+from .summary import StateSummary, Summary
 
 FORMAT = "lunatik-recording"
 VERSION = 1
@@ -95,18 +96,23 @@ def finding_from_doc(doc: dict[str, Any]) -> Finding:
 
 
 def summary_doc(s: Summary) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "drops": s.drops, "events": s.events, "findings": s.findings,
         "states": [asdict(st) for st in s.states],
         "histograms": [{"state": k[0], "name": k[1], "kind": k[2],
                         "slots": {str(slot): n for slot, n in sorted(h.slots.items())}}
                        for k, h in s.histograms.items()],
     }
+    if any(s.drops_by_cause.values()):
+        doc["drops_by_cause"] = dict(s.drops_by_cause)
+    return doc
 
 
 def summary_from_doc(doc: dict[str, Any]) -> Summary:
     s = Summary(drops=int(doc.get("drops", 0)), events=int(doc.get("events", 0)),
-                findings=int(doc.get("findings", 0)))
+                findings=int(doc.get("findings", 0)),
+                drops_by_cause={str(k): int(v)
+                                for k, v in doc.get("drops_by_cause", {}).items()})
     known = {f.name for f in fields(StateSummary)}
     for st in doc.get("states", ()):
         values = {k: v for k, v in st.items() if k in known}    # fields added later: default

@@ -30,7 +30,7 @@ from ..checks import CHECKS
 from ..events import Histogram
 from ..metrics import StateStats, stats_from_events, stats_from_summary, summary_from_events
 from ..recording import Recording, RecordingError, read
-from ..tracer import Summary
+from ..summary import Summary
 from .render import verdict_lines
 
 HISTS: tuple[tuple[str, str, str], ...] = (       # kind, title, unit
