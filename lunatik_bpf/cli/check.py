@@ -33,6 +33,7 @@ from ..checks import CHECKS, Finding
 from ..events import Event
 from ..observer import Observer
 from ..scenarios import BUILTIN, Scenario, load_scenario
+from ..summary import drops_text
 from .render import event_line, finding_json, verdict_lines
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class Runner:
         self._events = 0
         self._mark = ""
         self._mark_seen = threading.Event()
-        self._drops_before = 0
+        self._drops_before: dict[str, int] = {}     # drops by cause at the scenario's start
         self.tracer: Tracer | None = None
 
     def _on_event(self, ev: Event) -> None:
@@ -147,7 +148,7 @@ class Runner:
     def _one(self, n: int, sc: Scenario) -> ScenarioResult:
         assert self.tracer is not None
         self._begin()
-        drops = self._drops_before = self.program.drops()
+        drops = self._drops_before = self.program.drops_by_cause()
         res = ScenarioResult(sc, t0=time.monotonic_ns())
         t = time.monotonic()
         try:
@@ -191,19 +192,19 @@ class Runner:
             idle = 0 if progress else idle + 1
         return False
 
-    def _judge(self, res: ScenarioResult, drops_before: int) -> None:
+    def _judge(self, res: ScenarioResult, drops_before: dict[str, int]) -> None:
         with self._lock:
             observer, self._observer = self._observer, None
             findings = list(self._findings)
             res.events = self._events
         if observer is not None:
             findings.extend(observer.finish())
-        dropped = self.program.drops() - drops_before
-        if dropped > 0:
+        dropped = {cause: n - drops_before.get(cause, 0)
+                   for cause, n in self.program.drops_by_cause().items()}
+        if sum(dropped.values()) > 0:
             findings.append(Finding(
                 "events_complete", 0, "",
-                f"{dropped} events dropped by a full ring buffer during the "
-                "scenario: the other checks are partial"))
+                f"{drops_text(dropped)} during the scenario: the other checks are partial"))
         res.findings = findings
         if res.status != "error" and findings:
             res.status = "fail"

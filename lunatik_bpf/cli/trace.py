@@ -18,6 +18,7 @@ status is 1 when a check failed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import signal
@@ -33,7 +34,8 @@ from ..checks import Finding
 from ..events import KINDS, Event
 from ..metrics import SummaryCollector, parse_addr, serve
 from ..recording import Writer
-from ..tracer import MODULE, Summary, Tracer, TracerError, resolve_library
+from ..summary import Summary, drops_text
+from ..tracer import MODULE, Tracer, TracerError, resolve_library
 from .render import EVENT_HEADER, event_json, event_line, finding_json, verdict_lines
 
 DEFAULT_LIBRARY = Path(__file__).resolve().parents[2] / "build" / "user" / "liblunatik.so"
@@ -281,7 +283,9 @@ def final_report(tracer: Tracer, printer: Printer, summary_mode: bool, out: Text
     if tracer.ended is not None:
         print(f"Tracing ended: {tracer.ended}", file=sys.stderr, flush=True)
     if printer.json:
+        by_cause = json.dumps(tracer.drops_by_cause, separators=(",", ":"))
         print(f'{{"summary":{{"events":{tracer.event_count},"drops":{tracer.drops},'
+              f'"drops_by_cause":{by_cause},'
               f'"findings":{len(tracer.findings)}}}}}', file=out, flush=True)
     else:
         print(file=out)
@@ -290,6 +294,8 @@ def final_report(tracer: Tracer, printer: Printer, summary_mode: bool, out: Text
             print("checks: not run in summary mode (they need the event stream)", file=out)
         else:
             print("\n".join(verdict_lines(tracer.findings)), file=out)
+        if tracer.drops:
+            print(f"lost: {drops_text(tracer.drops_by_cause, tracer.drops)}", file=out)
         print(f"{tracer.event_count} events, {tracer.drops} dropped, "
               f"{len(tracer.findings)} findings", file=out, flush=True)
     return 1 if tracer.findings else 0
