@@ -1,11 +1,17 @@
 """make bench: the host half (library, uprobes) here, the kernel half
-(module, kprobes) in the VM, one table, one JSON file, the targets judged.
+(module, kprobes and tracepoints) in one VM boot, one table, one JSON file,
+the targets judged (bench/targets.py). The protocol: bench/protocol.py.
 
-    python -m bench [--quick] [--host-only | --vm-only]
+    python -m bench [--quick] [--host-only | --vm-only] [--pairs N]
+                    [--configs A/A,summary,...] [--vm-observer]
+
+Only one VM may run at a time on this machine: the VM half takes
+/tmp/lunatik-vm.lock (flock) around its boot.
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
 import subprocess
 import sys
 from pathlib import Path
@@ -17,17 +23,29 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "build" / "bench"
 
 
-def run_part(backend: str, quick: bool) -> Table:
+VM_LOCK = Path("/tmp/lunatik-vm.lock")
+
+
+def run_part(backend: str, quick: bool, extra: list[str] | None = None) -> Table:
     out = OUT / f"{backend}.json"
     out.unlink(missing_ok=True)
     part = [sys.executable, "-m", "bench.part", backend, "--out", str(out)]
     if quick:
         part.append("--quick")
+    part += extra or []
     if backend == "kernel":
         # two CPUs: the lookups run on several threads, the tracer polls beside them
         part = [sys.executable, "-m", "lunatik_bpf.vm", "--cpus", "2", "--"] + part
     # through a pipe: the guest truncates a regular-file stdout it shares with us
-    proc = subprocess.run(part, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if backend == "kernel":
+        with open(VM_LOCK, "a") as lock:
+            print(f"bench: waiting for {VM_LOCK} (one VM at a time)", file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            proc = subprocess.run(part, cwd=REPO, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+    else:
+        proc = subprocess.run(part, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
     sys.stderr.write(proc.stdout)
     if proc.returncode != 0 or not out.exists():
         raise SystemExit(f"bench: the {backend} half failed (exit {proc.returncode})")
@@ -40,12 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     only = ap.add_mutually_exclusive_group()
     only.add_argument("--host-only", action="store_true")
     only.add_argument("--vm-only", action="store_true")
+    ap.add_argument("--pairs", type=int, default=None)
+    ap.add_argument("--configs", default="")
+    ap.add_argument("--no-hitbench", action="store_true")
+    ap.add_argument("--vm-observer", action="store_true")
     args = ap.parse_args(argv)
+    extra = []
+    if args.pairs:
+        extra += ["--pairs", str(args.pairs)]
+    if args.configs:
+        extra += ["--configs", args.configs]
+    if args.no_hitbench:
+        extra.append("--no-hitbench")
     table = Table()
     if not args.vm_only:
-        table.add(*run_part("user", args.quick).figures)
+        table.add(*run_part("user", args.quick, extra).figures)
     if not args.host_only:
-        table.add(*run_part("kernel", args.quick).figures)
+        table.add(*run_part("kernel", args.quick,
+                            extra + (["--observer"] if args.vm_observer else [])).figures)
     table.write_json(OUT / "results.json")
     print()
     print(table.render(), end="")

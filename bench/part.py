@@ -1,30 +1,63 @@
 """One half of make bench, run where its figures come from:
 
     python -m bench.part user   --out FILE   # host: the library, uprobes
-    python -m bench.part kernel --out FILE   # VM: the module, kprobes
+    python -m bench.part kernel --out FILE   # VM: the module, kprobes and tracepoints
 
-Throughput figures first (they want a quiet machine), then the observer's."""
+Throughput first, every configuration against interleaved untraced blocks
+(bench/protocol.py), with the per-hit bench (bench/hitbench.py) once our
+programs are compiled (after the stream configuration, reusing them); then
+the observer's figures (host always; in the VM only with --observer: under
+TCG they take minutes of a VM that others wait for)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from . import observer, throughput
-from .figures import Table
+from . import hitbench, protocol
+from .figures import Figure, Table
 
-WHERE = {"user": "host (library, uprobes)", "kernel": "VM (module, kprobes)"}
+WHERE = {"user": "host (library, uprobes)", "kernel": "VM (module, kprobes/tracepoints)"}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.part")
     ap.add_argument("backend", choices=sorted(WHERE))
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--quick", action="store_true", help="shorter runs (a smoke test of the bench)")
+    ap.add_argument("--quick", action="store_true", help="shorter blocks (same number of pairs)")
+    ap.add_argument("--pairs", type=int, default=protocol.MIN_PAIRS)
+    ap.add_argument("--budget", type=float, default=None,
+                    help="seconds for the throughput protocol (default: 10 min in the VM)")
+    ap.add_argument("--configs", default="", help="comma-separated configuration names")
+    ap.add_argument("--no-hitbench", action="store_true")
+    ap.add_argument("--observer", action="store_true", help="the observer's figures in the VM too")
     args = ap.parse_args(argv)
     table = Table()
     where = WHERE[args.backend]
-    table.add(*throughput.run(args.backend, where, quick=args.quick))
-    table.add(*observer.run(args.backend, where, quick=args.quick))
+    names = tuple(n.strip() for n in args.configs.split(",") if n.strip()) or None
+    hit_done = False
+
+    def after(cfg: protocol.Config) -> None:
+        nonlocal hit_done
+        if cfg.name == "stream" and not args.no_hitbench and not hit_done:
+            hit_done = True
+            table.add(*hitbench.run(args.backend, where, quick=args.quick, pairs=args.pairs))
+
+    budget = args.budget if args.budget is not None else (
+        10 * 60.0 if args.backend == "kernel" else 20 * 60.0)
+    try:
+        table.add(*protocol.run(args.backend, where, quick=args.quick, pairs=args.pairs,
+                                budget=budget, names=names, after=after))
+        if not hit_done and not args.no_hitbench:
+            table.add(*hitbench.run(args.backend, where, quick=args.quick, pairs=args.pairs))
+    finally:
+        protocol.close_programs()
+    if args.backend == "user" or args.observer:
+        from . import observer
+        try:
+            table.add(*observer.run(args.backend, where, quick=args.quick))
+        except Exception as exc:     # another part of the tree mid-change: a figure, not a lost half
+            table.add(Figure(where, "observer", "all observer figures", 0.0, "events/s", None,
+                             f"not measured: the observer bench failed: {type(exc).__name__}: {exc}"))
     table.write_json(args.out)
     print(table.render(), end="")
     return 0

@@ -128,10 +128,11 @@ def prepare(backend: str) -> None:
         os.replace(tmp, LIBRARY)
 
 
-def drive(backend: str, workload: str, seconds: float) -> dict[str, Any]:
+def drive(backend: str, workload: str, seconds: float,
+          library: Path | None = None) -> dict[str, Any]:
     cmd = [str(DRIVER), "--backend", backend]
     if backend == "user":
-        cmd += ["--library", str(LIBRARY)]
+        cmd += ["--library", str(library or LIBRARY)]
     cmd += ["--workload", workload, "--seconds", f"{seconds:g}"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 20 + 60)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
