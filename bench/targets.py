@@ -1,34 +1,54 @@
 """The issue's targets, judged on a finished table: one line each,
 
-    target: <what> : met (figures)        or        : NOT met (figures)
+    target: <what> : met | NOT met | unresolved | not measured (figures)
 
-and "not measured" when the figures to judge are missing (a half that did
-not run, a peer that could not attach). Nothing is rounded in our favour:
-a ratio of 0.9499 does not meet 0.95, a tie does not beat a peer.
+Every throughput figure comes from the ABBA protocol (bench/protocol.py):
+a median over pairs with a bootstrap 95% interval. Nothing is rounded in
+our favour: a bound of 0.9499 does not meet 0.95, a tie does not beat a
+peer, and a comparison whose intervals overlap is "unresolved", not met.
 
-  - summary mode costs at most 5% of untraced throughput on the kernel
-    backend: ratio >= 0.95, for each workload;
-  - for the same information our overhead is lower than every peer's: our
-    summary adds less time per operation than bpftrace and funclatency,
-    our stream less than trace, per workload, on both backends. The time
-    added (1/traced - 1/untraced, each to the untraced runs around its own
-    session) is what a tracer costs per call; comparing ratios instead
-    would let the baseline's drift between two sessions decide whenever
-    the tracer costs far more than the call (uprobes: a ratio of 0.04);
-    with one baseline the two orders agree;
+  - A/A (untraced against untraced, the same protocol): the noise floor;
+    the half-width of its ratio interval <= 2%, per workload, or the line
+    says it is not (the other verdicts of that workload are then weaker
+    than they read);
+  - kernel summary mode on tracepoints costs at most 5%: the lower bound of
+    the traced/untraced interval >= 0.95 for newclose, exec_small,
+    exec_alloc (summary on kprobes alongside, as context);
+  - lookup_mt: our summary adds less time per operation than every peer,
+    and our summary program's cost per hit is at most twice the
+    empty-program floor of its mechanism (bench/hitbench.py);
+  - for the same information ours adds less time per operation than the
+    peers, per workload, on both backends: summary against bpftrace and
+    funclatency, stream against trace. "Less": the upper bound of our
+    interval under the peer's lower bound; medians the other way round:
+    NOT met; otherwise unresolved. Time added (1/traced - 1/untraced per
+    pair) is what a tracer costs per call, comparable across peers whose
+    baselines are their own blocks;
   - the observer keeps up with 1e6 events/s: the best "max events/s
-    without drops" figure of group observer (the offline "decode" figures
-    are context: no ring buffer, nothing to drop).
+    without drops" figure of group observer.
 """
 from __future__ import annotations
 
-from .figures import Figure, Table, _num
+from .figures import Figure, Table, _num, added_text, ratio_text
 
 SUMMARY_MIN_RATIO = 0.95
+AA_MAX_HALF_WIDTH = 0.02
+PER_HIT_MAX_FACTOR = 2.0
+MIN_PAIRS = 15
 OBSERVER_MIN = 1e6
 WORKLOADS = ("newclose", "exec_small", "exec_alloc", "lookup_mt")
-# ours -> the peers that give the same information
-SAME_INFORMATION = {"summary": ("bpftrace", "funclatency"), "stream": ("trace",)}
+RATIO_WORKLOADS = ("newclose", "exec_small", "exec_alloc")
+# ours -> the peers that give the same information, per backend
+SAME_INFORMATION = {
+    "kernel": {"summary (tracepoint)": ("bpftrace (tracepoint)", "bpftrace (kprobe)", "funclatency"),
+               "summary (kprobe)": ("bpftrace (kprobe)", "funclatency"),
+               "stream": ("trace",)},
+    "user": {"summary": ("bpftrace", "funclatency"), "stream": ("trace",)},
+}
+# our summary on lookup_mt against every peer
+EVERY_PEER = {"kernel": ("bpftrace (tracepoint)", "bpftrace (kprobe)", "funclatency", "trace"),
+              "user": ("bpftrace", "funclatency", "trace")}
+OUR_SUMMARY = {"kernel": "summary (tracepoint)", "user": "summary"}
 
 
 def _is_kernel(f: Figure) -> bool:
@@ -50,91 +70,200 @@ def _throughput(table: Table) -> dict[tuple[str, str, str], Figure]:
     return out
 
 
-def _ran(f: Figure | None) -> bool:
-    return f is not None and f.value > 0
+def _measured(f: Figure | None) -> bool:
+    return f is not None and f.value > 0 and f.ratio is not None
+
+
+def _why_not(f: Figure | None) -> str:
+    if f is None:
+        return "no figure"
+    return f.note.removeprefix("not measured: ") or "did not run"
 
 
 def _fmt(f: Figure) -> str:
-    ratio = "" if f.ratio is None else f" = {f.ratio:.3f}"
-    added = "" if f.added_us is None else f", {f.added_us:+.2f} us/op"
-    return f"{_num(f.value)} {f.unit}{ratio}{added}"
+    return f"{_num(f.value)} {f.unit}, ratio {ratio_text(f)}, {added_text(f)} us/op, n={f.pairs}"
+
+
+def _few(f: Figure) -> str:
+    return f"; only {f.pairs} pairs (< {MIN_PAIRS})" if f.pairs < MIN_PAIRS else ""
 
 
 def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+# ---- the rules, on plain numbers (tests/test_bench_stats.py) ----
+
+def ratio_rule(lo: float, minimum: float = SUMMARY_MIN_RATIO) -> bool:
+    """The interval's lower bound at or above the minimum."""
+    return lo >= minimum
+
+
+def aa_rule(lo: float, hi: float, limit: float = AA_MAX_HALF_WIDTH) -> bool:
+    """The A/A ratio interval's half-width within the limit."""
+    return (hi - lo) / 2 <= limit
+
+
+def beats(ours: tuple[float, float, float], peer: tuple[float, float, float]) -> str:
+    """Time added per op, (median, lo, hi) each: "met" when ours lies
+    entirely below the peer's interval, "NOT met" when our median is not
+    below the peer's, else "unresolved"."""
+    if ours[2] < peer[1]:
+        return "met"
+    if ours[0] >= peer[0]:
+        return "NOT met"
+    return "unresolved"
+
+
+def per_hit_rule(ours_ns: float, floor_ns: float, factor: float = PER_HIT_MAX_FACTOR) -> bool:
+    """Our program's cost per hit at most factor times the empty program's."""
+    return ours_ns <= factor * floor_ns
+
+
+def combine(verdicts: list[str]) -> str:
+    """All met: met; any NOT met: NOT met; otherwise unresolved."""
+    if any(v == "NOT met" for v in verdicts):
+        return "NOT met"
+    if all(v == "met" for v in verdicts):
+        return "met"
+    return "unresolved"
+
+
+def _triple(f: Figure) -> tuple[float, float, float]:
+    assert f.added_us is not None
+    lo = f.added_us if f.added_lo is None else f.added_lo
+    hi = f.added_us if f.added_hi is None else f.added_hi
+    return f.added_us, lo, hi
+
+
+# ---- the targets ----
+
+def judge_aa(tp: dict[tuple[str, str, str], Figure]) -> list[str]:
+    lines = []
+    for side in ("user", "kernel"):
+        for w in WORKLOADS:
+            head = f"target: A/A noise floor, {side} {w}: ratio interval half-width <= {AA_MAX_HALF_WIDTH:.0%}"
+            f = tp.get((side, w, "A/A"))
+            if not _measured(f):
+                if any(k[0] == side for k in tp):
+                    lines.append(f"{head} : not measured ({_why_not(f)})")
+                continue
+            assert f is not None
+            if f.ratio_lo is None or f.ratio_hi is None:
+                lines.append(f"{head} : not measured (no interval)")
+                continue
+            half = (f.ratio_hi - f.ratio_lo) / 2
+            ok = aa_rule(f.ratio_lo, f.ratio_hi)
+            why = "" if ok else ("; the blocks of this machine differ by more than that: "
+                                 "verdicts on this workload can only resolve larger effects")
+            lines.append(f"{head} : {_verdict(ok)} (half-width {half:.1%}: {_fmt(f)}{_few(f)}{why})")
+    return lines
+
+
 def judge_summary(tp: dict[tuple[str, str, str], Figure]) -> list[str]:
     lines = []
-    for w in WORKLOADS:
-        head = f"target: kernel summary >= {SUMMARY_MIN_RATIO:.0%} of untraced, {w}"
-        ours, base = tp.get(("kernel", w, "summary")), tp.get(("kernel", w, "untraced"))
-        if not _ran(base):
-            lines.append(f"{head} : not measured (no kernel untraced figure)")
-        elif not _ran(ours) or ours.ratio is None:
-            lines.append(f"{head} : NOT met (summary did not run: {ours.note if ours else 'no figure'})")
-        else:
-            lines.append(f"{head} : {_verdict(ours.ratio >= SUMMARY_MIN_RATIO)} "
-                         f"(summary {_fmt(ours)} of untraced {base.value:,.0f})")
+    for config, context in (("summary (tracepoint)", ""), ("summary (kprobe)", " [context]")):
+        for w in RATIO_WORKLOADS:
+            head = (f"target: kernel {config} >= {SUMMARY_MIN_RATIO:.0%} of untraced "
+                    f"(95% CI lower bound), {w}{context}")
+            f = tp.get(("kernel", w, config))
+            if not _measured(f):
+                lines.append(f"{head} : not measured ({_why_not(f)})")
+                continue
+            assert f is not None
+            lo = f.ratio if f.ratio_lo is None else f.ratio_lo
+            assert lo is not None
+            lines.append(f"{head} : {_verdict(ratio_rule(lo))} ({_fmt(f)}{_few(f)})")
     return lines
+
+
+def _compare(tp: dict[tuple[str, str, str], Figure], side: str, w: str, ours_name: str,
+             peers: tuple[str, ...], head: str) -> str:
+    ours = tp.get((side, w, ours_name))
+    if not _measured(ours):
+        return f"{head} : not measured (ours: {_why_not(ours)})"
+    assert ours is not None
+    verdicts, shown, missing = [], [], []
+    for peer in peers:
+        f = tp.get((side, w, peer))
+        if not _measured(f) or f is None or f.added_us is None:
+            missing.append(f"{peer} ({_why_not(f)[:80]})")
+            continue
+        v = beats(_triple(ours), _triple(f))
+        verdicts.append(v)
+        shown.append(f"{peer} {added_text(f)}: {v}")
+    figures = f"{ours_name} {added_text(ours)} us/op" + "".join(f"; vs {s}" for s in shown)
+    if missing:
+        figures += "; not measured: " + ", ".join(missing)
+    if not verdicts:
+        return f"{head} : not measured ({figures})"
+    verdict = combine(verdicts) + (" for the peers measured" if missing else "")
+    return f"{head} : {verdict} ({figures})"
 
 
 def judge_peers(tp: dict[tuple[str, str, str], Figure]) -> list[str]:
     lines = []
     for side in ("user", "kernel"):
         if not any(k[0] == side for k in tp):
-            lines.append(f"target: ours beats peers for the same information, {side}: "
+            lines.append(f"target: ours adds less time per op than the peers, {side}: "
                          f"not measured (no {side} figures)")
             continue
         for w in WORKLOADS:
-            for mode, peers in SAME_INFORMATION.items():
-                lines.append(_one_peer_line(tp, side, w, mode, peers))
+            for ours, peers in SAME_INFORMATION[side].items():
+                head = f"target: our {ours} adds less time/op than {', '.join(peers)}, {side} {w}"
+                lines.append(_compare(tp, side, w, ours, peers, head))
     return lines
 
 
-def _one_peer_line(tp: dict[tuple[str, str, str], Figure], side: str, w: str,
-                   mode: str, peers: tuple[str, ...]) -> str:
-    head = f"target: our {mode} beats {' and '.join(peers)}, {side} {w}"
-    ours = tp.get((side, w, mode))
-    if not _ran(ours):
-        return f"{head} : NOT met (our {mode} did not run)"
-    assert ours is not None
-    compared, missing, ok = [], [], True
-    for peer in peers:
-        f = tp.get((side, w, peer))
-        if not _ran(f):
-            missing.append(peer)
+def judge_lookup_mt(table: Table, tp: dict[tuple[str, str, str], Figure]) -> list[str]:
+    lines = []
+    ours = OUR_SUMMARY["kernel"]
+    head = f"target: kernel lookup_mt, our {ours} adds less time/op than every peer"
+    lines.append(_compare(tp, "kernel", "lookup_mt", ours, EVERY_PEER["kernel"], head))
+    lines += judge_per_hit(table)
+    return lines
+
+
+def judge_per_hit(table: Table) -> list[str]:
+    """Our summary program per hit <= twice its mechanism's empty program."""
+    hits = [f for f in table.figures if f.group == "per-hit" and " / " in f.what]
+    floors = {(_side(f), f.what.split(" / ")[0]): f for f in hits
+              if f.what.endswith("/ empty program") and f.value > 0}
+    lines = []
+    for f in hits:
+        if "our summary" not in f.what:
             continue
-        assert f is not None
-        compared.append(f"{peer} {_fmt(f)}")
-        ok = ok and _beats(ours, f)
-    figures = f"{mode} {_fmt(ours)}" + "".join(f" vs {c}" for c in compared)
-    if missing:
-        figures += f"; {', '.join(missing)} not measured"
-    if not compared:
-        return f"{head} : not measured ({figures})"
-    verdict = _verdict(ok) + (" for the peers measured" if missing else "")
-    return f"{head} : {verdict} ({figures})"
-
-
-def _beats(ours: Figure, peer: Figure) -> bool:
-    """Lower overhead: less time added per operation over the untraced runs
-    around each session; the raw throughput only when that is missing."""
-    if ours.added_us is not None and peer.added_us is not None:
-        return ours.added_us < peer.added_us
-    return ours.value > peer.value
+        mech = f.what.split(" / ")[0]
+        head = (f"target: per hit, {_side(f)} {f.what} <= {PER_HIT_MAX_FACTOR:g}x the empty "
+                f"program on {mech}")
+        if f.value <= 0:
+            lines.append(f"{head} : not measured ({_why_not(f)})")
+            continue
+        floor = floors.get((_side(f), mech))
+        if floor is None:
+            lines.append(f"{head} : not measured (no empty-program figure for {mech})")
+            continue
+        ok = per_hit_rule(f.value, floor.value)
+        lines.append(f"{head} : {_verdict(ok)} (ours {f.value:,.0f} ns/hit "
+                     f"[{(f.added_lo or 0) * 1e3:,.0f}, {(f.added_hi or 0) * 1e3:,.0f}], "
+                     f"empty {floor.value:,.0f} ns/hit, x{f.value / floor.value:.2f})")
+    if not any("our summary" in f.what for f in hits):
+        lines.append("target: per hit, our summary <= 2x the empty program : not measured "
+                     "(no per-hit figures)")
+    return lines
 
 
 def judge_observer(table: Table) -> list[str]:
     """One verdict: the observer (the same user-space consumer on both
     sides) keeps up with OBSERVER_MIN events/s in some live figure without
-    drops. The best figure of each side is shown: the VM's run under
-    emulation, where no producer there offers that much."""
+    drops. The best figure of each side is shown."""
     live = [f for f in table.figures if f.group == "observer"
             and f.what.startswith("max events/s without drops")]
     head = f"target: observer >= {OBSERVER_MIN:,.0f} events/s without drops"
     if not live:
-        return [f"{head} : no observer figure"]
+        failed = [f for f in table.figures if f.group == "observer" and f.value == 0]
+        why = f" ({failed[0].note})" if failed else ""
+        return [f"{head} : no observer figure{why}"]
     best = {}
     for f in live:
         side = _side(f)
@@ -149,4 +278,5 @@ def judge_observer(table: Table) -> list[str]:
 
 def judge(table: Table) -> list[str]:
     tp = _throughput(table)
-    return judge_summary(tp) + judge_peers(tp) + judge_observer(table)
+    return (judge_aa(tp) + judge_summary(tp) + judge_lookup_mt(table, tp)
+            + judge_peers(tp) + judge_observer(table))
