@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--configs", default="")
     ap.add_argument("--no-hitbench", action="store_true")
     ap.add_argument("--vm-observer", action="store_true")
+    ap.add_argument("--report", action="store_true",
+                    help="no run: the table and verdicts of the last halves' JSON files")
     args = ap.parse_args(argv)
     extra = []
     if args.pairs:
@@ -71,9 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_hitbench:
         extra.append("--no-hitbench")
     table = Table()
-    if not args.vm_only:
+    if args.report:
+        for half in ("user", "kernel"):
+            if (OUT / f"{half}.json").exists():
+                table.add(*Table.read_json(OUT / f"{half}.json").figures)
+    elif not args.vm_only:
         table.add(*run_part("user", args.quick, extra).figures)
-    if not args.host_only:
+    if not args.host_only and not args.report:
         table.add(*run_part("kernel", args.quick,
                             extra + (["--observer"] if args.vm_observer else [])).figures)
     table.write_json(OUT / "results.json")

@@ -35,11 +35,13 @@ class Table:
     def add(self, *figures: Figure) -> None:
         self.figures.extend(figures)
 
-    def render(self) -> str:
+    def render(self, note_width: int = 160) -> str:
+        """The table as text; notes cut at note_width (the JSON has them whole)."""
         head = ("where", "group", "what", "value", "unit", "n", "ratio [95% CI]",
                 "+us/op [95% CI]", "note")
         rows = [head] + [(f.where, f.group, f.what, _num(f.value), f.unit,
-                          str(f.pairs) if f.pairs else "", ratio_text(f), added_text(f), f.note)
+                          str(f.pairs) if f.pairs else "", ratio_text(f), added_text(f),
+                          _cut(f.note, note_width))
                          for f in self.figures]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
         out = []
@@ -56,6 +58,10 @@ class Table:
     @classmethod
     def read_json(cls, path: Path) -> Table:
         return cls([Figure(**d) for d in json.loads(path.read_text())])
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def ratio_text(f: Figure) -> str:
