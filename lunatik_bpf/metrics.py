@@ -272,9 +272,17 @@ class SummaryCollector:
         yield up
         if s is None:
             return
-        drops = CounterMetricFamily("lunatik_tracer_drops", "Events lost by the ring buffer")
+        drops = CounterMetricFamily("lunatik_tracer_drops",
+                                    "Events and counts lost by the tracer, every cause")
         drops.add_metric([], float(s.drops))
         yield drops
+        if s.drops_by_cause:
+            by_cause = CounterMetricFamily("lunatik_tracer_drops_by_cause",
+                                           "Losses by cause (ringbuf, map_full, stash)",
+                                           labels=("cause",))
+            for cause, n in s.drops_by_cause.items():
+                by_cause.add_metric([cause], float(n))
+            yield by_cause
         states = [st for st in s.states if st.state]
         for metric, (doc, get) in COUNTERS.items():
             fam = CounterMetricFamily(metric, doc, labels=LABELS)
