@@ -2,8 +2,11 @@
 build/native/liblunatik-observe.so), through ctypes.
 
 It runs the checks of observer.Observer (the reference implementation) on
-raw records and consumes the BPF ring buffer itself, in batches: no Python
-runs per event, only per finding (rare) and per poll. The record layout
+raw records. Live, libbcc's ring-buffer consumer (libbpf's ring_buffer,
+which observe.c opens with dlopen) hands each record to a C callback, in
+batches: no Python runs per event, only per finding (rare) and per poll.
+Where BCC is absent the library still loads: the offline entry points work,
+open_ring fails (ring_available() says which). The record layout
 comes from bpf/events.h, which observe.c includes; record_type() builds the
 ctypes class from the offsets the library reports, so Python does not
 restate it either.
@@ -47,6 +50,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
                                         ctypes.c_size_t]),
     "obs_note_drops": (None, [ctypes.c_void_p, ctypes.c_uint64]),
     "obs_finish": (None, [ctypes.c_void_p]),
+    "obs_ring_supported": (ctypes.c_int, []),
     "obs_ring_open": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
     "obs_ring_close": (None, [ctypes.c_void_p]),
     "obs_ring_consume": (ctypes.c_long, [ctypes.c_void_p]),
@@ -67,6 +71,11 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
 
 def available() -> bool:
     return LIBRARY.is_file()
+
+
+def ring_available() -> bool:
+    """The live path can work: libbcc's ring-buffer consumer loads."""
+    return available() and bool(lib().obs_ring_supported())
 
 
 def lib() -> ctypes.CDLL:
@@ -175,7 +184,8 @@ class NativeObserver:
     def open_ring(self, map_fd: int) -> None:
         err = self._lib.obs_ring_open(self._obs, map_fd)
         if err:
-            raise OSError(-err, f"mapping the ring buffer (fd {map_fd}): {os.strerror(-err)}")
+            raise OSError(-err, f"opening the ring buffer (fd {map_fd}) with libbcc's "
+                          f"consumer: {os.strerror(-err)}")
         self._ring_open = True
 
     def close_ring(self) -> None:
@@ -254,4 +264,5 @@ class NativeObserver:
         self.close()
 
 
-__all__ = ["NativeObserver", "NativeMissing", "available", "record_type", "check_names"]
+__all__ = ["NativeObserver", "NativeMissing", "available", "ring_available", "record_type",
+           "check_names"]

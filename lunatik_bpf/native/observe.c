@@ -2,9 +2,9 @@
 /*
  * The observer's native core: the checks of lunatik_bpf/observer.py (the
  * reference implementation, whose docstrings explain each ordering it
- * tolerates) over raw struct lunatik_event records, and a consumer of the
- * BPF ring buffer that feeds them in batches, so that no Python runs per
- * event. Loaded with ctypes by lunatik_bpf/native/__init__.py.
+ * tolerates) over raw struct lunatik_event records, fed in batches from
+ * the BPF ring buffer by libbcc's consumer (a C callback), so that no
+ * Python runs per event. Loaded with ctypes by lunatik_bpf/native/__init__.py.
  *
  * The record layout comes from bpf/events.h, the header the BPF text
  * (bpf/lunatik.bpf.c) includes: there is one definition of it.
@@ -19,11 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/epoll.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <linux/bpf.h>
+#include <dlfcn.h>
+#include <pthread.h>
 
 typedef uint64_t u64;
 typedef int64_t s64;
@@ -254,11 +251,7 @@ struct last {
 };
 
 struct ring {
-	int fd, epfd;
-	size_t size, page;
-	u64 *cons;
-	const u64 *prod;
-	const unsigned char *data;
+	void *rb;		/* libbcc's (libbpf's) struct ring_buffer */
 };
 
 struct observer {
@@ -1256,73 +1249,83 @@ void obs_finish(struct observer *o)
 	free(tids);
 }
 
-/* ---- the ring buffer (the layout of Linux's kernel/bpf/ringbuf.c, as libbpf reads it) ---- */
+/*
+ * ---- the ring buffer, through libbcc's consumer ----
+ *
+ * libbcc wraps libbpf's ring_buffer API (bpf_new_ringbuf, bpf_poll_ringbuf,
+ * bpf_consume_ringbuf, bpf_free_ringbuf): it maps the ring, reads each
+ * committed record and calls a C callback with it (on_sample: obs_feed),
+ * so no Python runs per event. libbcc is opened at the first obs_ring_open,
+ * not linked: where BCC is absent this library still loads and its offline
+ * entry points (obs_feed, obs_feed_many) work; obs_ring_open fails then.
+ * In a tracer's process BCC's Python has loaded libbcc.so.0 already, and
+ * dlopen returns that same copy.
+ */
 
-static int map_size(int fd, size_t *size)
+typedef int (*sample_fn)(void *ctx, void *data, size_t size);
+
+static struct {
+	void *(*ring_new)(int map_fd, sample_fn cb, void *ctx);
+	int (*ring_poll)(void *rb, int timeout_ms);
+	int (*ring_consume)(void *rb);
+	void (*ring_free)(void *rb);
+	int err;		/* 0: loaded, else -errno */
+} bcc;
+
+static pthread_once_t bcc_once = PTHREAD_ONCE_INIT;
+
+static void bcc_load(void)
 {
-	struct bpf_map_info info;
-	union bpf_attr attr;
+	/* libbcc_bpf.so.0: the same functions, without LLVM, where libbcc.so.0 is missing */
+	static const char *const libs[] = { "libbcc.so.0", "libbcc_bpf.so.0" };
+	void *so = NULL;
+	size_t i;
 
-	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = U64(&info);
-	if (syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)))
-		return -errno;
-	if (info.type != BPF_MAP_TYPE_RINGBUF)
-		return -EINVAL;
-	*size = info.max_entries;
-	return 0;
+	for (i = 0; !so && i < sizeof(libs) / sizeof(libs[0]); i++)
+		so = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
+	if (!so) {
+		bcc.err = -ELIBACC;
+		return;
+	}
+	*(void **)&bcc.ring_new = dlsym(so, "bpf_new_ringbuf");
+	*(void **)&bcc.ring_poll = dlsym(so, "bpf_poll_ringbuf");
+	*(void **)&bcc.ring_consume = dlsym(so, "bpf_consume_ringbuf");
+	*(void **)&bcc.ring_free = dlsym(so, "bpf_free_ringbuf");
+	if (!bcc.ring_new || !bcc.ring_poll || !bcc.ring_consume || !bcc.ring_free)
+		bcc.err = -ELIBBAD;	/* kept open: a half-resolved library is not retried */
+}
+
+/* 1 when libbcc's ring-buffer consumer can be loaded (obs_ring_open can work). */
+int obs_ring_supported(void)
+{
+	pthread_once(&bcc_once, bcc_load);
+	return bcc.err == 0;
+}
+
+/* libbcc calls this for each record, in ring order. */
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	obs_feed(ctx, data, size);
+	return 0;		/* non-zero would stop the consumer */
 }
 
 static void ring_close(struct ring *r)
 {
-	if (r->cons)
-		munmap(r->cons, r->page);
-	if (r->prod)
-		munmap((void *)r->prod, r->page + 2 * r->size);
-	if (r->epfd > 0)
-		close(r->epfd);
-	memset(r, 0, sizeof(*r));
+	if (r->rb)
+		bcc.ring_free(r->rb);
+	r->rb = NULL;
 }
 
-/*
- * Maps the ring buffer of map fd: the consumer page read-write at offset 0,
- * the producer page and the data read-only after it, the data twice over
- * (the kernel maps it so) so that a record never wraps.
- */
+/* Consumes the ring buffer of map fd (a BPF_MAP_TYPE_RINGBUF) from now on. */
 int obs_ring_open(struct observer *o, int fd)
 {
-	struct ring *r = &o->ring;
-	struct epoll_event ee = { .events = EPOLLIN };
-	void *p;
-	int err;
-
-	ring_close(r);
-	r->page = (size_t)sysconf(_SC_PAGESIZE);
-	err = map_size(fd, &r->size);
-	if (err)
-		return err;
-	p = mmap(NULL, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	r->cons = p;
-	p = mmap(NULL, r->page + 2 * r->size, PROT_READ, MAP_SHARED, fd, (off_t)r->page);
-	if (p == MAP_FAILED) {
-		err = -errno;
-		ring_close(r);
-		return err;
-	}
-	r->prod = p;
-	r->data = (const unsigned char *)p + r->page;
-	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (r->epfd < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ee)) {
-		err = -errno;
-		ring_close(r);
-		return err;
-	}
-	r->fd = fd;
+	if (!obs_ring_supported())
+		return bcc.err;
+	ring_close(&o->ring);
+	errno = 0;
+	o->ring.rb = bcc.ring_new(fd, on_sample, o);
+	if (!o->ring.rb)
+		return errno ? -errno : -EINVAL;
 	return 0;
 }
 
@@ -1331,49 +1334,21 @@ void obs_ring_close(struct observer *o)
 	ring_close(&o->ring);
 }
 
-#define RB_BUSY		(1U << 31)
-#define RB_DISCARD	(1U << 30)
-#define RB_HDR		8
-
 /* Feeds every committed record; stops at one still being written. */
 long obs_ring_consume(struct observer *o)
 {
-	struct ring *r = &o->ring;
-	u64 cons, prod, mask;
-	long n = 0;
-
-	if (!r->data)
+	if (!o->ring.rb)
 		return -EBADF;
-	mask = r->size - 1;
-	cons = __atomic_load_n(r->cons, __ATOMIC_ACQUIRE);
-	for (;;) {
-		prod = __atomic_load_n(r->prod, __ATOMIC_ACQUIRE);
-		if (cons >= prod)
-			return n;
-		while (cons < prod) {
-			const u32 *hdr = (const u32 *)(r->data + (cons & mask));
-			u32 len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
-
-			if (len & RB_BUSY)
-				return n;
-			cons += ((len & ~(RB_BUSY | RB_DISCARD)) + RB_HDR + 7) & ~7ULL;
-			if (!(len & RB_DISCARD)) {
-				obs_feed(o, (const unsigned char *)hdr + RB_HDR,
-					 len & ~(RB_BUSY | RB_DISCARD));
-				n++;
-			}
-			/* each record's space goes back to the producers at once */
-			__atomic_store_n(r->cons, cons, __ATOMIC_RELEASE);
-		}
-	}
+	return bcc.ring_consume(o->ring.rb);
 }
 
 /*
- * After a wakeup the consumer naps this long before it reads: a slow
- * producer (a uprobe costs microseconds) would otherwise wake it for each
- * record, a context switch per event, several microseconds of CPU taken
- * from the traced workload on a small machine. 4 MiB of ring hold some
- * 13000 records: 13 ms at a million events per second.
+ * After a wakeup the consumer naps this long and reads again before it
+ * returns: a slow producer (a uprobe costs microseconds) would otherwise
+ * wake it for each record, a context switch per event, several
+ * microseconds of CPU taken from the traced workload on a small machine.
+ * 4 MiB of ring hold some 13000 records: 13 ms at a million events per
+ * second.
  */
 #define COALESCE_NS	500000
 
@@ -1381,18 +1356,19 @@ long obs_ring_consume(struct observer *o)
 long obs_ring_poll(struct observer *o, int timeout_ms)
 {
 	struct timespec nap = { .tv_sec = 0, .tv_nsec = COALESCE_NS };
-	struct epoll_event ee;
-	long n = obs_ring_consume(o);
-	int ready;
+	long n = obs_ring_consume(o), more;
 
 	if (n)
 		return n;
-	ready = epoll_wait(o->ring.epfd, &ee, 1, timeout_ms);
-	if (ready < 0 && errno != EINTR)
-		return -errno;
-	if (ready > 0)
-		nanosleep(&nap, NULL);
-	return obs_ring_consume(o);
+	/* waits (epoll on the map), then feeds the records that woke it */
+	n = bcc.ring_poll(o->ring.rb, timeout_ms);
+	if (n == -EINTR)
+		n = 0;
+	else if (n <= 0)
+		return n;
+	nanosleep(&nap, NULL);
+	more = obs_ring_consume(o);
+	return more < 0 ? more : n + more;
 }
 
 /* ---- life and results ---- */
