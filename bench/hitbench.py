@@ -225,8 +225,12 @@ def user_arms(bpf: Any) -> list[Arm]:
 # ---- the run ----
 
 def measure(arm: Arm, loop: Callable[[bool], float], n: int, pairs: int) -> list[tuple[int, bool, float]]:
+    # attached first, with kprobes armed: a kprobe created while they are
+    # globally disarmed stays disabled when they are armed again (6.1's
+    # enable_kprobe leaves KPROBE_FLAG_DISABLED set), and would never fire
+    arm.on()
     blocks = []
-    traced_now = None
+    traced_now: bool | None = True
     for i, traced in stats.abba(pairs):
         if traced != traced_now:
             (arm.on if traced else arm.off)()

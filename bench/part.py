@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="shorter blocks (same number of pairs)")
     ap.add_argument("--pairs", type=int, default=protocol.MIN_PAIRS)
     ap.add_argument("--budget", type=float, default=None,
-                    help="seconds for the throughput protocol (default: 10 min in the VM)")
+                    help="seconds for the throughput protocol (default: 9 min in the VM)")
     ap.add_argument("--configs", default="", help="comma-separated configuration names")
     ap.add_argument("--no-hitbench", action="store_true")
     ap.add_argument("--observer", action="store_true", help="the observer's figures in the VM too")
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             table.add(*hitbench.run(args.backend, where, quick=args.quick, pairs=args.pairs))
 
     budget = args.budget if args.budget is not None else (
-        10 * 60.0 if args.backend == "kernel" else 20 * 60.0)
+        9 * 60.0 if args.backend == "kernel" else 20 * 60.0)
     try:
         table.add(*protocol.run(args.backend, where, quick=args.quick, pairs=args.pairs,
                                 budget=budget, names=names, after=after))
