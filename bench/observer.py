@@ -32,8 +32,8 @@ LIBRARY = Path(os.environ.get("LUNATIK_LIBRARY", REPO / "build" / "user" / "libl
 GROUP = "observer"
 MIB = 1 << 20
 BATCH = 256             # records per bench-producer hit (LUNATIK_BENCH_BATCH at most)
-TEMPLATES = 65536       # LUNATIK_BENCH_TEMPLATES of bpf/lunatik.bpf.c
-BENCH_DEFINES = ("LUNATIK_BENCH_PRODUCER=1",)
+TEMPLATES = 65536       # LUNATIK_BENCH_TEMPLATES of bench/producer.bpf.c
+PRODUCER = Path(__file__).resolve().parent / "producer.bpf.c"
 
 # the fallback load: one execute allocates ~OBJECTS tables (an ALLOC event
 # each, another when the collector frees them), a few LOCK/EXEC events more
@@ -539,11 +539,11 @@ def templates_of(raws: list[bytes]) -> list[bytes] | None:
 
 
 def producer_figures(fig: Callable[..., None], raws: list[bytes], quick: bool) -> None:
-    """Live figures with the bench producer (LUNATIK_BENCH_PRODUCER), for the
+    """Live figures with the bench producer (bench/producer.bpf.c), for the
     native core and for the Python observer: the same records, faster than
     any uprobe can produce them."""
     from lunatik_bpf.tracer import Program
-    prog = Program("user", "stream", 1024, defines=BENCH_DEFINES)
+    prog = Program("user", "stream", 1024, extra_source=PRODUCER)
     try:
         _producer_figures(fig, prog, raws, quick)
     except Exception as exc:     # a TracerError, or BCC's bare Exception

@@ -203,19 +203,21 @@ class Ours(Session):
     def start(self) -> None:
         from lunatik_bpf import tracer as tr
         t0 = time.monotonic()
-        program = tr.compile(self.backend, self.name)
+        program = tr.build_program(self.backend, self.name)
         kw: dict[str, Any] = {}
         if self.backend == "user":
             kw = {"library": LIBRARY, "pid": -1}
         if "retain" in inspect.signature(tr.Tracer).parameters:
             kw["retain"] = False    # decoded and checked, but not kept: a bench is long
+        if self.backend == "kernel":
+            kw["probes"] = "kprobe"     # this bench's configurations are the kprobe ones
         self.tracer = tr.Tracer(backend=self.backend, mode=self.name, program=program, **kw)
         self._own = program
         self.tracer.start()
         ready = time.monotonic() - t0
         self.startup = [(f"compile / {self.name}", program.compile_seconds, "BCC compile and load"),
                         (f"attach / {self.name}", self.tracer.attach_seconds,
-                         f"{len(self.tracer._attached)} probes"),
+                         f"{len(self.tracer.program.attached)} probes"),
                         (f"to attached / {self.name}", ready, "compile + attach, in-process")]
 
     def between(self) -> None:
@@ -259,7 +261,7 @@ class Floor(Session):
         t0 = time.monotonic()
         self.bpf = BPF(text=b"int nothing(void *ctx) { return 0; }")
         n = 0
-        for sym, entry, ret in probes("summary"):
+        for sym, entry, ret, _ in probes("summary"):
             for wanted, kind in ((ret, "ret"), (entry, "")):
                 if not wanted:
                     continue

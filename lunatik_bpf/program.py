@@ -33,45 +33,53 @@ TRACEFS = Path("/sys/kernel/tracing")
 MODULE = "lunatik"
 LIBRARY_PATTERN = re.compile(r"liblunatik[^/]*\.so")
 
-# Attach order: the release paths first, so that a state whose creation is
-# seen is also seen going away (free, putstate, remove before getstate, create).
-# (symbol, entry probe, return probe)
-PROBES: tuple[tuple[str, bool, bool], ...] = (
-    ("lunatik_free", True, False),
-    ("lunatik_putstate", True, True),
-    ("lunatik_remove", True, True),
-    ("lunatik_unlock", True, False),
-    ("lunatik_lock", True, True),
-    ("lunatik_deny", True, False),
-    ("lunatik_charge", True, False),
-    ("lunatik_execute", True, True),
-    ("lunatik_statelookup", True, True),
-    ("lunatik_stateget", True, True),
-    ("lunatik_getstate", True, True),
-    ("lunatik_create", True, True),
+# The probe list, one row per function of the probe contract
+# (kernel/probes.h): (symbol, entry probe, return probe, the module's
+# tracepoints at that point (kernel/lunatik_trace.h)). Attach order: the
+# release paths first, so that a state whose creation is seen is also seen
+# going away (free, putstate, remove before getstate, create); a function's
+# return before its entry. lunatik_remove's tracepoint also fires where
+# lunatik_unlinked is probed, and lunatik_lookup's where stateget is.
+PROBES: tuple[tuple[str, bool, bool, tuple[str, ...]], ...] = (
+    ("lunatik_free", True, False, ("lunatik_free",)),
+    ("lunatik_putstate", True, True, ("lunatik_put",)),
+    ("lunatik_remove", True, True, ("lunatik_remove",)),
+    ("lunatik_unlinked", True, False, ()),
+    ("lunatik_unlock", True, False, ("lunatik_unlock",)),
+    ("lunatik_lock", True, True, ("lunatik_lock",)),
+    ("lunatik_deny", True, False, ("lunatik_deny",)),
+    ("lunatik_charge", True, False, ("lunatik_charge",)),
+    ("lunatik_execute", True, True, ("lunatik_exec_end", "lunatik_exec_begin")),
+    ("lunatik_statelookup", True, True, ("lunatik_lookup",)),
+    ("lunatik_stateget", True, True, ()),
+    ("lunatik_getstate", True, True, ("lunatik_get",)),
+    ("lunatik_create", True, True, ("lunatik_create",)),
 )
 SYMBOLS = tuple(p[0] for p in PROBES)
-# Summary mode reads the module's own allocation counters instead of a probe
-# per allocation, and counts the refcount at entry (bpf/lunatik.bpf.c).
-SUMMARY_SKIPS = {"lunatik_charge": (False, False), "lunatik_getstate": (True, False),
-                 "lunatik_putstate": (True, False)}
+MODULE_TRACEPOINTS = tuple(tp for p in PROBES for tp in p[3])
+# Summary mode reads the module's own allocation counters instead of an
+# event per allocation, and counts the refcount at entry (kprobes, uprobes):
+# symbol -> what it keeps of its row.
+SUMMARY_SKIPS = {"lunatik_charge": (False, False, ()),
+                 "lunatik_getstate": (True, False, ("lunatik_get",)),
+                 "lunatik_putstate": (True, False, ("lunatik_put",))}
 
 
-def probes(mode: str) -> tuple[tuple[str, bool, bool], ...]:
-    """The (symbol, entry, return) probes one mode attaches, in attach order."""
+def probes(mode: str) -> tuple[tuple[str, bool, bool, tuple[str, ...]], ...]:
+    """The rows of PROBES one mode attaches, in attach order."""
     if mode == "stream":
         return PROBES
     out = []
-    for sym, entry, ret in PROBES:
-        entry, ret = SUMMARY_SKIPS.get(sym, (entry, ret))
-        if entry or ret:
-            out.append((sym, entry, ret))
+    for sym, entry, ret, tps in PROBES:
+        entry, ret, tps = SUMMARY_SKIPS.get(sym, (entry, ret, tps))
+        if entry or ret or tps:
+            out.append((sym, entry, ret, tps))
     return tuple(out)
 
 
 _probes = probes     # for attach_plan, whose argument of that name is the mechanism
 
-# (tracepoint, BPF function): the kernel backend's, next to its probes
+# (tracepoint, BPF function): the kernel's own, for every kernel mechanism
 TRACEPOINTS = (("lock:contention_begin", "lunatik_contention_begin"),
                ("lock:contention_end", "lunatik_contention_end"))
 
@@ -239,10 +247,12 @@ class Target:
 
 
 def resolve_target(backend: str, library: str | os.PathLike[str] | None = None,
-                   pid: int | None = None, bcc: Any = None) -> Target:
+                   pid: int | None = None, bcc: Any = None,
+                   how: str = "kprobe") -> Target:
     """The target of a session of that backend, once the checks passed: the
     library mapped in pid (this process when None) or library=, with every
-    probe symbol; the module loaded, with every probe symbol probe-able."""
+    probe symbol; the module loaded, with every probe symbol probe-able
+    (how "kprobe") or every tracepoint of the contract (how "tracepoint")."""
     if backend == "user":
         bcc = bcc or import_bcc()
         pid = pid if pid is not None else os.getpid()
@@ -255,6 +265,13 @@ def resolve_target(backend: str, library: str | os.PathLike[str] | None = None,
         return Target(str(path), pid)     # pid -1: every process using that library
     if not Path(f"/sys/module/{MODULE}").is_dir():
         raise ModuleNotLoaded(f"kernel module '{MODULE}' is not loaded (insmod kernel/lunatik.ko)")
+    if how == "tracepoint":
+        missing = [t for t in MODULE_TRACEPOINTS if t not in module_tracepoints()]
+        if missing:
+            raise SymbolMissing(f"module '{MODULE}' lacks the tracepoints "
+                                f"{', '.join(missing)} (a build without them? "
+                                f"probes='kprobe' traces it)")
+        return Target(MODULE, module_id=module_identity())
     avail = kernel_symbols()
     missing = [s for s in SYMBOLS if s not in avail]
     if missing:
@@ -281,46 +298,76 @@ class Attachment:
     point: str
 
 
-# backend -> the mechanisms it can trace with, the first being its default
-MECHANISMS = {"user": ("uprobe",), "kernel": ("kprobe",)}
+# backend -> the mechanisms it can trace with; "auto" picks the first the
+# target offers
+MECHANISMS = {"user": ("uprobe",), "kernel": ("tracepoint", "kprobe")}
+
+# What each mechanism means for the module's unloading, in one line.
+UNLOAD_NOTE = {
+    "tracepoint": "raw tracepoints hold a reference on the module: rmmod answers "
+                  "'in use' until this session ends",
+    "kprobe": "kprobes do not pin the module: rmmod works, and this session "
+              "ends by itself when the module goes",
+    "uprobe": "uprobes on the library: the session ends when its process does",
+}
+
+
+def module_tracepoints() -> set[str]:
+    """The module's own tracepoints (tracefs events/lunatik/), empty when it
+    is not loaded or was built without them."""
+    try:
+        return {p.name for p in (TRACEFS / "events" / MODULE).iterdir() if p.is_dir()}
+    except OSError:
+        return set()
 
 
 def mechanism(backend: str, probes: str | None = None) -> str:
-    """The mechanism of a session: probes=None is the backend's default
-    ("uprobe" for user, "kprobe" for kernel); "auto" is that default while
-    the backend has only one."""
+    """The mechanism asked for, checked: None and "auto" are "auto", which
+    the session resolves when it starts (resolve_mechanism)."""
     if backend not in MECHANISMS:
         raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
-    if probes is None or (probes == "auto" and len(MECHANISMS[backend]) == 1):
-        return MECHANISMS[backend][0]
-    if probes in ("auto", "tracepoint") and backend == "kernel":
-        raise NotImplementedError(f"probes={probes!r} is not implemented yet")
+    if probes is None or probes == "auto":
+        return "auto"
     if probes not in MECHANISMS[backend]:
         raise ValueError(f"the {backend} backend traces with "
-                         f"{' or '.join(map(repr, MECHANISMS[backend]))}, not {probes!r}")
+                         f"{' or '.join(map(repr, ('auto',) + MECHANISMS[backend]))}, "
+                         f"not {probes!r}")
     return probes
+
+
+def resolve_mechanism(backend: str, probes: str | None = None) -> str:
+    """The mechanism a session attaches with: "auto" is the module's
+    tracepoints when the loaded module has them all, else kprobes (a build
+    without tracepoints); the library is always traced with uprobes."""
+    how = mechanism(backend, probes)
+    if how != "auto":
+        return how
+    if backend == "user":
+        return "uprobe"
+    return "tracepoint" if set(MODULE_TRACEPOINTS) <= module_tracepoints() else "kprobe"
 
 
 def attach_plan(backend: str, mode: str, target: str,
                 probes: str | None = None) -> list[Attachment]:
     """Every attachment of a session, in attach order (detach: the reverse).
 
-    Each probed function's return probe comes before its entry probe (no
-    entry is seen without its return), the functions in PROBES order (the
-    release paths first); the kernel's lock:contention tracepoints last.
-    target: the library's path (backend user)."""
-    how = mechanism(backend, probes)
+    The rows of PROBES in order (the release paths first): for uprobes and
+    kprobes each function's return before its entry (no entry is seen
+    without its return); for "tracepoint" the module's tracepoints of the
+    row, through raw tracepoint programs (<tracepoint>_rawtp). The kernel's
+    lock:contention tracepoints last. target: the library's path (user)."""
+    how = resolve_mechanism(backend, probes)
     plan: list[Attachment] = []
     if how in ("uprobe", "kprobe"):
         where, ret_how = (target, "uretprobe") if how == "uprobe" else (MODULE, "kretprobe")
-        for sym, entry, ret in _probes(mode):
+        for sym, entry, ret, _ in _probes(mode):
             if ret:
                 plan.append(Attachment(ret_how, where, f"{sym}_return", sym))
             if entry:
                 plan.append(Attachment(how, where, f"{sym}_entry", sym))
-    # the next mechanism ("tracepoint": raw tracepoints on the module's own
-    # lunatik:lunatik_* tracepoints) is one more branch here, producing
-    # Attachment("raw_tracepoint", MODULE, fn_name, tracepoint) items
+    elif how == "tracepoint":
+        plan += [Attachment("raw_tracepoint", MODULE, f"{tp}_rawtp", tp)
+                 for _, _, _, tps in _probes(mode) for tp in tps]
     if backend == "kernel":
         plan += [Attachment("tracepoint", "kernel", fn, tp) for tp, fn in TRACEPOINTS]
     return plan
@@ -377,10 +424,13 @@ class Program:
 
     def __init__(self, backend: str = "user", mode: str = "stream",
                  ringbuf_pages: int = 1024, states_max: int = 16384,
-                 defines: tuple[str, ...] = ()) -> None:
+                 defines: tuple[str, ...] = (),
+                 extra_source: Path | None = None) -> None:
         """states_max: how many states (address and name) the summary maps
         hold; an update past that counts as a drop. defines: more -D
-        flags (NAME=VALUE), e.g. the bench's LUNATIK_BENCH_PRODUCER=1."""
+        flags (NAME=VALUE). extra_source: BPF text compiled after the
+        product's, with its maps and helpers in scope (the bench's producer,
+        bench/producer.bpf.c)."""
         if backend not in ("user", "kernel"):
             raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
         if mode not in ("stream", "summary"):
@@ -401,7 +451,11 @@ class Program:
                   "-Wno-macro-redefined"] + [f"-D{d}" for d in defines]
         t0 = time.monotonic()
         try:
-            self.bpf = bcc.BPF(src_file=str(BPF_SOURCE).encode(), cflags=cflags)
+            if extra_source is None:
+                self.bpf = bcc.BPF(src_file=str(BPF_SOURCE).encode(), cflags=cflags)
+            else:
+                text = BPF_SOURCE.read_text() + "\n" + Path(extra_source).read_text()
+                self.bpf = bcc.BPF(text=text.encode(), cflags=cflags)
         except Exception as exc:  # BCC raises bare Exception
             raise CompileError(f"BPF compile/load failed: {exc}") from None
         self.compile_seconds = time.monotonic() - t0
@@ -552,7 +606,8 @@ def build_program(backend: str = "user", mode: str = "stream",
 
 
 __all__ = ["Program", "ProgramKey", "build_program", "Attachment", "attach_plan",
-           "mechanism", "Target", "resolve_target", "PROBES", "SYMBOLS", "TRACEPOINTS",
+           "mechanism", "resolve_mechanism", "module_tracepoints", "MODULE_TRACEPOINTS",
+           "UNLOAD_NOTE", "MECHANISMS", "Target", "resolve_target", "PROBES", "SYMBOLS", "TRACEPOINTS",
            "probes", "MODULE", "TracerError", "NotRoot", "BccMissing", "HeadersMissing",
            "LibraryNotFound", "ModuleNotLoaded", "SymbolMissing", "CompileError",
            "AttachError", "import_bcc", "require_root", "require_headers",

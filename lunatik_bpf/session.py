@@ -21,7 +21,7 @@ from .events import Event
 from .observer import Observer
 from .program import (MODULE, Attachment, Program, ProgramKey, Target, TracerError,
                       attach_plan, import_bcc, mechanism, module_identity, require_root,
-                      resolve_target)
+                      resolve_mechanism, resolve_target)
 from .summary import Summary, summary_from_rows
 
 
@@ -41,8 +41,10 @@ class Tracer:
         which consumes the ring buffer itself with no Python per event. It
         needs retain=False and no on_event (no Event objects per event);
         None: use it then when it is built, else the Python Observer.
-        probes: the attach mechanism (program.attach_plan); None: the
-        backend's default."""
+        probes: the attach mechanism: "auto" (None), "tracepoint" or
+        "kprobe" for the module, "uprobe" for the library; "auto" takes
+        the module's tracepoints when it has them (program.resolve_mechanism),
+        and self.probes says which once the session has started."""
         if program is not None and program.key != ProgramKey(backend, mode, ringbuf_pages):
             # the program decides: backend/mode/ring size follow it
             backend, mode, ringbuf_pages = (program.key.backend, program.key.mode,
@@ -53,7 +55,7 @@ class Tracer:
             raise ValueError(f"mode is 'stream' or 'summary', not {mode!r}")
         self.backend = backend
         self.mode = mode
-        self.probes = mechanism(backend, probes)
+        self.probes = mechanism(backend, probes)   # "auto" until start()
         self.library = library
         self.pid = pid
         self.ringbuf_pages = ringbuf_pages
@@ -123,7 +125,9 @@ class Tracer:
     def start(self) -> None:
         bcc = import_bcc()
         require_root()
-        target: Target = resolve_target(self.backend, self.library, self.pid, bcc)
+        how = resolve_mechanism(self.backend, self.probes)
+        target: Target = resolve_target(self.backend, self.library, self.pid, bcc, how)
+        self.probes = how
         self.target = target.name
         self._pid_filter = target.pid
         self._module_id = target.module_id

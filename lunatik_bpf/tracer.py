@@ -38,7 +38,8 @@ from .program import (BPF_SOURCE, KERNEL_DIR, LIBRARY_PATTERN, MECHANISMS, MODUL
                       ModuleNotLoaded, NotRoot, Program, ProgramKey, SymbolMissing, Target,
                       TracerError, attach_plan, build_program, find_loaded_library,
                       kernel_symbols, library_symbols, mapped_as_deleted, mechanism,
-                      module_identity, probes, resolve_library, resolve_target)
+                      module_identity, probes, resolve_library, resolve_target,
+                      MODULE_TRACEPOINTS, UNLOAD_NOTE, module_tracepoints, resolve_mechanism)
 from .session import Tracer
 from .summary import StateSummary, Summary, summary_from_rows
 
@@ -49,4 +50,5 @@ __all__ = ["Tracer", "Program", "ProgramKey", "build_program", "Summary", "State
            "resolve_target", "PROBES", "SYMBOLS", "SUMMARY_SKIPS", "TRACEPOINTS", "probes",
            "MODULE", "TRACEFS", "BPF_SOURCE", "KERNEL_DIR", "LIBRARY_PATTERN",
            "find_loaded_library", "mapped_as_deleted", "resolve_library", "library_symbols",
-           "kernel_symbols", "module_identity"]
+           "kernel_symbols", "module_identity", "MODULE_TRACEPOINTS", "UNLOAD_NOTE",
+           "module_tracepoints", "resolve_mechanism"]

@@ -17,7 +17,7 @@ from lunatik_bpf.events import DROP_CAUSES
 from lunatik_bpf.observer import Observer
 from lunatik_bpf.recording import summary_doc, summary_from_doc
 from lunatik_bpf.summary import DROP_TEXT, Summary, drops_text
-from lunatik_bpf.tracer import Program, Tracer, attach_plan
+from lunatik_bpf.tracer import MODULE_TRACEPOINTS, Program, Tracer, attach_plan
 
 from .conftest import USER_LIBRARY
 
@@ -68,15 +68,26 @@ def test_one_attach_plan_per_mechanism():
     # a function's return probe before its entry probe, create last
     assert [(a.how, a.point) for a in user[-2:]] == [("uretprobe", "lunatik_create"),
                                                      ("uprobe", "lunatik_create")]
-    kernel = attach_plan("kernel", "summary", "lunatik")
+    kernel = attach_plan("kernel", "summary", "lunatik", "kprobe")
     assert [a.point for a in kernel if a.how == "tracepoint"] == [
         "lock:contention_begin", "lock:contention_end"]
-    assert attach_plan("kernel", "stream", "lunatik", "kprobe") == attach_plan(
-        "kernel", "stream", "lunatik")
-    with pytest.raises(NotImplementedError):
-        attach_plan("kernel", "stream", "lunatik", "tracepoint")
+    assert "lunatik_charge" not in {a.point for a in kernel}
+    # the same rows through the module's tracepoints: one raw tracepoint
+    # program per tracepoint, the release paths first, create last
+    tps = attach_plan("kernel", "stream", "lunatik", "tracepoint")
+    raw = [a for a in tps if a.how == "raw_tracepoint"]
+    assert [a.point for a in raw] == list(MODULE_TRACEPOINTS)
+    assert raw[0].point == "lunatik_free" and raw[-1].point == "lunatik_create"
+    assert all(a.fn_name == f"{a.point}_rawtp" for a in raw)
+    assert {a.point for a in tps if a.how == "tracepoint"} == {
+        "lock:contention_begin", "lock:contention_end"}
+    summary = attach_plan("kernel", "summary", "lunatik", "tracepoint")
+    assert "lunatik_charge" not in {a.point for a in summary}
+    assert {"lunatik_get", "lunatik_put"} <= {a.point for a in summary}
     with pytest.raises(ValueError):
         attach_plan("user", "stream", "/x.so", "kprobe")
+    with pytest.raises(ValueError):
+        attach_plan("kernel", "stream", "lunatik", "fentry")
 
 
 # ---- live, on the library ----

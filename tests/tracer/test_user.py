@@ -19,7 +19,7 @@ pytestmark = pytest.mark.root
 
 EXPECTED = ["alloc", "create",                                  # new (allocations first)
             "get", "lookup", "exec_begin", "lock", "alloc", "unlock", "exec_end", "put",
-            "alloc", "free", "put", "remove"]                   # close: lua_close, free, put 0
+            "remove", "alloc", "free", "put"]   # close: out of the table, lua_close, free, put 0
 
 
 @pytest.fixture
@@ -219,11 +219,15 @@ def test_full_summary_maps_report_drops(states):
             for i in range(8):
                 states.new(f"tr_full{i}", 1 << 16)
                 states.close(f"tr_full{i}")
+                with pytest.raises(lunatik_bpf.LunatikError):
+                    states.close(f"tr_full{i}")     # no such state: counted by name
         summary = tracer.summary()
-        # 4 states by address, and 4 names in the counters of closes by name
+        # 4 states by serial, and 4 names in the counters of failed closes
         assert len([s for s in summary.states if s.state]) == 4
         assert len([s for s in summary.states if not s.state]) == 4
         assert tracer.drops > 0 and summary.drops == tracer.drops
+        # the counts of 4 states and 4 names found no room: a full map, nothing else
+        assert tracer.drops_by_cause["map_full"] == tracer.drops
         assert [f.check for f in tracer.findings] == ["events_complete"]
     finally:
         prog.close()
