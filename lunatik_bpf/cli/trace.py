@@ -9,11 +9,15 @@
     lunatik-trace 1 5                 # summary mode: 5 reports, 1 s apart
     lunatik-trace -q -w s.jsonl.gz    # record the session (see lunatik-report)
     lunatik-trace --prometheus :9464 1  # serve /metrics, refreshed every second
+    lunatik-trace --probes kprobe     # kprobes instead of the module's tracepoints
 
-Ctrl-C or SIGTERM detaches and prints the final summary and the verdict of
-every check; so does the session's own end when the module is unloaded
-(after "Tracing ended: module 'lunatik' was unloaded" on stderr). The exit
-status is 1 when a check failed.
+The module is traced through its own tracepoints when it has them (raw
+tracepoints: the cheapest hook, and they hold the module, so rmmod answers
+"in use" until the session ends), else with kprobes (they do not hold it);
+stderr says which in one line. Ctrl-C or SIGTERM detaches and prints the
+final summary and the verdict of every check; so does the session's own end
+when the module is unloaded under kprobes (after "Tracing ended: module
+'lunatik' was unloaded" on stderr). The exit status is 1 when a check failed.
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ from ..events import KINDS, Event
 from ..metrics import SummaryCollector, parse_addr, serve
 from ..recording import Writer
 from ..summary import Summary, drops_text
-from ..tracer import MODULE, Tracer, TracerError, resolve_library
+from ..tracer import MODULE, UNLOAD_NOTE, Tracer, TracerError, resolve_library
 from .render import EVENT_HEADER, event_json, event_line, finding_json, verdict_lines
 
 DEFAULT_LIBRARY = Path(__file__).resolve().parents[2] / "build" / "user" / "liblunatik.so"
@@ -67,6 +71,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--prometheus", metavar="ADDR:PORT",
                    help="serve per-state counters and histograms at http://ADDR:PORT/metrics "
                         "(Prometheus text format), refreshed every INTERVAL (default 1 s)")
+    p.add_argument("--probes", choices=("auto", "tracepoint", "kprobe"), default="auto",
+                   help="the module's tracepoints (raw tracepoints, the cheapest; they hold "
+                        "the module while attached) or kprobes; auto: its tracepoints when "
+                        "it has them")
     p.add_argument("--ringbuf-pages", type=int, default=1024,
                    help="ring buffer size in pages (stream mode)")
     p.add_argument("interval", nargs="?", type=float,
@@ -75,6 +83,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.pid is not None and not args.user:
         p.error("-p traces the user-space library in PID: add --user")
+    if args.user and args.probes != "auto":
+        p.error("--probes chooses how the module is traced; the library is traced "
+                "with uprobes")
     if args.interval is not None and args.interval <= 0:
         p.error("interval must be positive")
     if args.count is not None and args.count <= 0:
@@ -184,6 +195,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
     tracer = Tracer(backend=backend, mode=mode,
                     library=library, pid=pid, ringbuf_pages=args.ringbuf_pages,
+                    probes=None if args.user else args.probes,
                     # -q without -w needs no Event per event: the native checks then
                     on_event=None if summary_mode or (args.quiet and args.write is None)
                     else on_event,
@@ -220,6 +232,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         print(f"Tracing {tracer.target}"
               + (f" (pid {pid})" if pid not in (None, -1) else "")
               + "... Ctrl-C to end.", file=sys.stderr, flush=True)
+        print(f"Attached {tracer.probes}s: {UNLOAD_NOTE[tracer.probes]}.",
+              file=sys.stderr, flush=True)
         if gate >= 0:
             os.write(gate, b"go\n")
             os.close(gate)

@@ -56,6 +56,22 @@ def kernel_program() -> Iterator[object]:
     prog.close()
 
 
+@pytest.fixture(scope="session")
+def kernel_summary_program() -> Iterator[object]:
+    _need_root()
+    from lunatik_bpf.tracer import Program
+    prog = Program("kernel", "summary", 1024)
+    yield prog
+    prog.close()
+
+
+@pytest.fixture(params=["tracepoint", "kprobe"])
+def kernel_probes(request: pytest.FixtureRequest) -> str:
+    """Each kernel mechanism in turn: the module's tracepoints (raw
+    tracepoints) and kprobes, through the same compiled program."""
+    return str(request.param)
+
+
 class Workload:
     """A workload process (workload.py) on some library, driven by the test."""
 

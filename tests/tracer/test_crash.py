@@ -55,7 +55,7 @@ KERNEL_TRACER = f"""
 import sys, time
 sys.path.insert(0, {str(REPO)!r})
 from lunatik_bpf.tracer import Tracer
-t = Tracer(backend="kernel")
+t = Tracer(backend="kernel", probes=sys.argv[1])
 t.start()
 print("attached", flush=True)
 time.sleep(600)
@@ -63,10 +63,11 @@ time.sleep(600)
 
 
 @pytest.mark.kernel
-def test_sigkill_leaves_no_kprobe_behind():
-    """The kernel variant: no lunatik BPF program left loaded, no kprobe
-    left on the module (whether made through the perf PMU or through
-    kprobe_events), and the module still unloads (then is loaded again)."""
+def test_sigkill_leaves_no_kprobe_behind(kernel_probes):
+    """The kernel variant, on either mechanism: no lunatik BPF program left
+    loaded, no kprobe left on the module (whether made through the perf PMU
+    or through kprobe_events), no reference on the module left by a raw
+    tracepoint, and the module still unloads (then is loaded again)."""
     from lunatik_bpf.vm import MODULE, insmod, module_loaded, rmmod
 
     from .helpers import kprobe_events, module_kprobes
@@ -75,14 +76,19 @@ def test_sigkill_leaves_no_kprobe_behind():
     before = set(loaded_programs())
     events_before = kprobe_events()
     assert module_kprobes() == [], "kprobes on the module before the test"
-    proc = subprocess.Popen([sys.executable, "-c", KERNEL_TRACER], stdout=subprocess.PIPE,
-                            text=True)
+    refcnt = Path("/sys/module/lunatik/refcnt")
+    held = int(refcnt.read_text())
+    proc = subprocess.Popen([sys.executable, "-c", KERNEL_TRACER, kernel_probes],
+                            stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "attached"
         mine = set(loaded_programs()) - before
         assert mine, "the tracing child loaded no lunatik_* BPF program"
-        assert module_kprobes(), "the tracing child put no kprobe on the module"
+        if kernel_probes == "kprobe":
+            assert module_kprobes(), "the tracing child put no kprobe on the module"
+        else:
+            assert module_kprobes() == [] and int(refcnt.read_text()) > held
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     finally:
@@ -90,8 +96,10 @@ def test_sigkill_leaves_no_kprobe_behind():
             proc.kill()
             proc.wait()
     deadline = time.monotonic() + 60
-    while (set(loaded_programs()) & mine or module_kprobes()) and time.monotonic() < deadline:
+    while (set(loaded_programs()) & mine or module_kprobes()
+           or int(refcnt.read_text()) != held) and time.monotonic() < deadline:
         time.sleep(0.2)
+    assert int(refcnt.read_text()) == held
     assert not set(loaded_programs()) & mine
     assert module_kprobes() == []
     assert kprobe_events() == events_before

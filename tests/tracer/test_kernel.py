@@ -1,9 +1,12 @@
-"""The tracer on the kernel module (kprobes, lock tracepoints): runs in the VM
+"""The tracer on the kernel module, through each mechanism (the module's own
+tracepoints and kprobes, with the lock tracepoints): runs in the VM
 (`python -m lunatik_bpf.vm -- pytest -m kernel`).
 
-Lock contention is seen through the lunatik_lock/unlock probes: BPF flags an
-acquisition that started while another thread held the lock, and the
-timestamps confirm it (the wait overlaps the other's hold). The
+Lock contention is seen at lunatik_lock: under kprobes BPF flags an
+acquisition that started while another thread held the lock; under the
+module's tracepoint the lock says itself that it had to spin (a failed
+trylock). Either way the timestamps confirm it (the wait overlaps the
+other's hold). The
 lock:contention_begin/end tracepoints are attached and filtered to the locks
 of live states, but on x86 they fire only on qspinlock's MCS-queue path: never
 with two CPUs (owner plus one pending-bit spinner), and never in a VM without
@@ -43,8 +46,8 @@ def test_every_probe_symbol_is_kprobe_able():
     assert set(SYMBOLS) <= kernel_symbols()
 
 
-def test_kernel_scripted_workload(kstates, kernel_program):
-    with Tracer(program=kernel_program) as tracer:
+def test_kernel_scripted_workload(kstates, kernel_program, kernel_probes):
+    with Tracer(program=kernel_program, probes=kernel_probes) as tracer:
         script(kstates, "tr_kbasic")
     evs = per_state(tracer.events, "tr_kbasic")
     assert kinds(evs) == EXPECTED
@@ -58,7 +61,7 @@ def test_kernel_scripted_workload(kstates, kernel_program):
     assert report.divergences == [] and report.replayed == 3
 
 
-def test_kernel_lock_contention(kernel_program):
+def test_kernel_lock_contention(kernel_program, kernel_probes):
     main = lunatik_bpf.connect("kernel")
     main.close_all()
     nthreads = max(2, min(os.cpu_count() or 2, 4))
@@ -68,7 +71,7 @@ def test_kernel_lock_contention(kernel_program):
         for _ in range(10):
             own.execute("tr_kcont", LONG_CHUNK)
 
-    with Tracer(program=kernel_program) as tracer:
+    with Tracer(program=kernel_program, probes=kernel_probes) as tracer:
         main.new("tr_kcont", 1 << 20)
         threads = [threading.Thread(target=run) for _ in range(nthreads)]
         for t in threads:
@@ -90,13 +93,13 @@ def test_kernel_lock_contention(kernel_program):
     assert tracer.findings == [] and tracer.drops == 0
 
 
-def test_kernel_events_name_their_own_state(kstates, kernel_program):
+def test_kernel_events_name_their_own_state(kstates, kernel_program, kernel_probes):
     """Executes alternating between states (and a name asked for in
     between): every event on a state carries that state's name, as its
     CREATE has it; the per-CPU stashes never lend one state's name to
     another's event."""
     names = [f"tr_kname{i}" for i in range(3)]
-    with Tracer(program=kernel_program) as tracer:
+    with Tracer(program=kernel_program, probes=kernel_probes) as tracer:
         for n in names:
             kstates.new(n, 1 << 18)
         for _ in range(5):

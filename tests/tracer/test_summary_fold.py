@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.events import Alloc, Event, ExecEnd, Lookup, Remove
+from lunatik_bpf.events import Alloc, Event, ExecEnd, Lookup, Put
 from lunatik_bpf.tracer import Program, Summary, Tracer
 
 from .conftest import USER_LIBRARY
@@ -98,11 +98,13 @@ def assert_agree(events: list[Event], summary: Summary, names: tuple[str, ...]) 
 
 
 def seen(tracer: Tracer, name: str, timeout: float = 60.0) -> None:
-    """Waits until the stream has consumed the REMOVE of name (the ring
-    buffer is read by the polling thread, behind the workload)."""
+    """Waits until the stream has consumed the last put of name, the last
+    event of its close (the ring buffer is read by the polling thread,
+    behind the workload)."""
     end = time.monotonic() + timeout
-    while not any(isinstance(e, Remove) and e.name == name for e in list(tracer.events)):
-        assert time.monotonic() < end, f"the REMOVE of {name} never came through"
+    while not any(isinstance(e, Put) and e.count == 0 and e.name == name
+                  for e in list(tracer.events)):
+        assert time.monotonic() < end, f"the last put of {name} never came through"
         time.sleep(0.05)
 
 
@@ -133,12 +135,11 @@ def test_summary_equals_stream_user(user_program, user_summary_program):
 
 
 @pytest.mark.kernel
-def test_summary_equals_stream_kernel(kernel_program):
+def test_summary_equals_stream_kernel(kernel_program, kernel_summary_program, kernel_probes):
     kstates = lunatik_bpf.connect("kernel")
     kstates.close_all()
-    summary = Program("kernel", "summary", 1)
     try:
-        run_both(kstates, "kernel", kernel_program, summary)
+        run_both(kstates, "kernel", kernel_program, kernel_summary_program,
+                 probes=kernel_probes)
     finally:
-        summary.close()
         kstates.close_all()

@@ -1,16 +1,21 @@
 """The module unloaded under a kernel tracing session (runs in the VM).
 
-rmmod with a tracer attached works (kprobes do not pin a module) and runs
-the module's exit under the probes: the states still live are closed there,
-and the observer must see those closes as ordinary ones. Then the probes
-fire no more; the session must notice by itself, detach, run its final
-checks and say why it ended, and lunatik-trace must print that, its summary
-and its verdicts, and exit 0. The module is inserted again afterwards, so
-later tests find it as they expect.
+Under kprobes, rmmod with a tracer attached works (kprobes do not pin a
+module) and runs the module's exit under the probes: the states still live
+are closed there, and the observer must see those closes as ordinary ones.
+Then the probes fire no more; the session must notice by itself, detach,
+run its final checks and say why it ended, and lunatik-trace must print
+that, its summary and its verdicts, and exit 0.
+
+Under the module's tracepoints, the raw tracepoints hold a reference on the
+module: rmmod answers "in use" while the session is attached, and works
+once it has ended. The module is inserted again afterwards, so later tests
+find it as they expect.
 """
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +26,7 @@ import lunatik_bpf
 from lunatik_bpf.checks import CHECKS
 from lunatik_bpf.events import Create, Free, Remove
 from lunatik_bpf.tracer import Tracer
-from lunatik_bpf.vm import MODULE, insmod, module_loaded, rmmod
+from lunatik_bpf.vm import MODULE, MODULE_NAME, insmod, module_loaded, rmmod
 
 from .helpers import freed_incarnations, module_kprobes
 
@@ -60,7 +65,7 @@ def populate(names: list[str]) -> None:
 
 def test_rmmod_ends_the_session(kernel_program, reloaded) -> None:
     populate(OLD)
-    tracer = Tracer(program=kernel_program)
+    tracer = Tracer(program=kernel_program, probes="kprobe")
     tracer.start()
     try:
         populate(NAMES)
@@ -73,21 +78,23 @@ def test_rmmod_ends_the_session(kernel_program, reloaded) -> None:
         tracer.stop()                            # a no-op once it ended
     assert tracer.ended == ENDED
     assert [str(f) for f in tracer.findings] == [] and tracer.drops == 0
-    # the exit's closes were seen: every state created was freed, empty,
-    # with no REMOVE (the exit puts the table's references itself); the
-    # older states too (adopted at their close)
+    # the exit's closes were seen: every state created left the table
+    # (REMOVE, before its lua_close) and was freed, empty; the older states
+    # too (adopted at their close)
     evs = [e for e in tracer.events if e.name in NAMES]
     created, problems = freed_incarnations(evs)
     assert created == len(NAMES) and problems == []
     frees = [e for e in tracer.events if isinstance(e, Free)]
     assert sorted(e.name for e in frees) == sorted(OLD + NAMES)
     assert all(e.curralloc == 0 for e in frees)
-    assert not [e for e in tracer.events if isinstance(e, Remove)]
+    removes = [e for e in tracer.events if isinstance(e, Remove)]
+    assert sorted(e.name for e in removes) == sorted(OLD + NAMES)
+    assert all(e.ret == 0 and e.state for e in removes)
     summary = tracer.summary()
     assert {s.name for s in summary.states} >= set(NAMES)
     # the module comes back; a new session on the same Program traces it
     assert insmod(KO, [])
-    with Tracer(program=kernel_program) as again:
+    with Tracer(program=kernel_program, probes="kprobe") as again:
         states = lunatik_bpf.connect("kernel")
         states.new("after", 1 << 16)
         states.close("after")
@@ -100,7 +107,8 @@ def test_rmmod_ends_the_session(kernel_program, reloaded) -> None:
 
 def test_lunatik_trace_ends_with_the_module(reloaded) -> None:
     populate(OLD)
-    bg = Background("lunatik-trace", "-q")
+    bg = Background("lunatik-trace", "-q", "--probes", "kprobe")
+    bg.wait_for("Attached kprobes")
     try:
         populate(NAMES)
         assert rmmod()
@@ -108,6 +116,7 @@ def test_lunatik_trace_ends_with_the_module(reloaded) -> None:
         status, out, err = bg.stop(signal_it=False)    # it ends by itself
     assert status == 0, ([line for line in out.splitlines() if "FINDING" in line], err)
     assert f"Tracing ended: {ENDED}" in err
+    assert "Attached kprobes: kprobes do not pin the module" in err
     assert "Traceback" not in err
     assert "drops: 0" in out
     for name in OLD + NAMES:
@@ -117,3 +126,43 @@ def test_lunatik_trace_ends_with_the_module(reloaded) -> None:
     assert len(verdicts) == len(CHECKS) and all(v.startswith("ok ") for v in verdicts), out
     assert out.rstrip().endswith(" 0 dropped, 0 findings")
     assert module_kprobes() == []
+
+
+def module_refcount() -> int:
+    return int(Path(f"/sys/module/{MODULE_NAME}/refcnt").read_text())
+
+
+def test_tracepoint_session_holds_the_module(kernel_program, reloaded) -> None:
+    """Raw tracepoints hold the module: rmmod answers 'in use' while the
+    session is attached, and works once it has ended."""
+    before = module_refcount()
+    with Tracer(program=kernel_program, probes="tracepoint") as tracer:
+        assert tracer.probes == "tracepoint"
+        assert module_kprobes() == []
+        assert module_refcount() > before
+        busy = subprocess.run(["rmmod", MODULE_NAME], capture_output=True, text=True)
+        assert busy.returncode != 0 and "in use" in busy.stderr, busy
+        assert module_loaded()
+        populate(NAMES)
+        lunatik_bpf.connect("kernel").close_all()
+    assert tracer.ended is None            # the module never went
+    assert [str(f) for f in tracer.findings] == [] and tracer.drops == 0
+    assert sorted(e.name for e in tracer.events if isinstance(e, Remove)) == sorted(NAMES)
+    assert module_refcount() == before
+    assert rmmod()
+    assert not module_loaded()
+
+
+def test_lunatik_trace_says_tracepoints_hold_the_module(reloaded) -> None:
+    bg = Background("lunatik-trace", "-q")     # auto: the module has tracepoints
+    bg.wait_for("Attached tracepoints")
+    try:
+        busy = subprocess.run(["rmmod", MODULE_NAME], capture_output=True, text=True)
+        populate(NAMES)
+    finally:
+        status, out, err = bg.stop()
+    assert status == 0, err
+    assert ("Attached tracepoints: raw tracepoints hold a reference on the module: "
+            "rmmod answers 'in use' until this session ends.") in err
+    assert busy.returncode != 0 and "in use" in busy.stderr, busy
+    assert out.rstrip().endswith(" 0 dropped, 0 findings")
