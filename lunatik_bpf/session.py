@@ -281,8 +281,8 @@ class Tracer:
         self.drops_by_cause = self.program.drops_by_cause()
         self.drops = sum(self.drops_by_cause.values())
         if self._native is not None:
-            # the native core reports the total (its message: observe.c)
-            found = self._native.note_drops(self.drops)
+            # the same finding, worded cause by cause (observe.c)
+            found = self._native.note_drops(self.drops, self.drops_by_cause)
         else:
             found = self.observer.note_drops(self.drops, self.drops_by_cause)
         for f in found:

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
 from ..checks import Finding
-from ..events import KIND_NAMES, Event, RawDecoder
+from ..events import DROP_CAUSES, KIND_NAMES, Event, RawDecoder
 
 REPO = Path(__file__).resolve().parents[2]
 LIBRARY = Path(os.environ.get("LUNATIK_BUILD", REPO / "build")) / "native" / \
@@ -48,7 +50,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "obs_feed": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]),
     "obs_feed_many": (ctypes.c_uint64, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                         ctypes.c_size_t]),
-    "obs_note_drops": (None, [ctypes.c_void_p, ctypes.c_uint64]),
+    "obs_note_drops": (None, [ctypes.c_void_p, ctypes.c_uint64,
+                              ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint32]),
     "obs_finish": (None, [ctypes.c_void_p]),
     "obs_ring_supported": (ctypes.c_int, []),
     "obs_ring_open": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
@@ -65,6 +68,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "obs_record_size": (ctypes.c_size_t, []),
     "obs_finding_size": (ctypes.c_size_t, []),
     "obs_finding_events_offset": (ctypes.c_size_t, []),
+    "obs_finding_message_len": (ctypes.c_size_t, []),
     "obs_check_name": (ctypes.c_char_p, [ctypes.c_uint32]),
 }
 
@@ -138,16 +142,42 @@ def finding_type() -> type[ctypes.Structure]:
     global _FINDING
     if _FINDING is None:
         so, rec = lib(), record_type()
-        head = so.obs_finding_events_offset()
+        head, msg = so.obs_finding_events_offset(), so.obs_finding_message_len()
         nev = (so.obs_finding_size() - head) // ctypes.sizeof(rec)
         cls = type("obs_finding", (ctypes.Structure,), {"_fields_": [
             ("check", ctypes.c_char * 32), ("state", ctypes.c_uint64),
-            ("name", ctypes.c_char * 64), ("message", ctypes.c_char * 240),
+            ("name", ctypes.c_char * 64), ("message", ctypes.c_char * msg),
             ("nevents", ctypes.c_uint32), ("events", rec * nev)]})
         if (ctypes.sizeof(cls), cls.events.offset) != (so.obs_finding_size(), head):
             raise NativeMissing("struct obs_finding layout mismatch")
         _FINDING = cls
     return _FINDING
+
+
+def _drop_cause_index(cause: str) -> int:
+    """The index of the drops array a cause names: events.DROP_CAUSES, or
+    "cause<N>" (summary.drop_cause_name of an index events.h does not name)."""
+    if cause in DROP_CAUSES:
+        return DROP_CAUSES[cause]
+    m = re.fullmatch(r"cause(0|[1-9][0-9]*)", cause)
+    if m is None or int(m[1]) in DROP_CAUSES.values():
+        raise ValueError(f"drop cause {cause!r}: not one of {sorted(DROP_CAUSES)} "
+                         "nor cause<N>")
+    return int(m[1])
+
+
+def _drop_counts(by_cause: Mapping[str, int]) -> list[int]:
+    """by_cause as counts in the order of enum lunatik_drop_cause (0 where a
+    cause is absent); [] when no cause lost anything."""
+    nonzero = {_drop_cause_index(c): int(n) for c, n in by_cause.items() if n}
+    if not nonzero:
+        return []
+    counts = [0] * (max(nonzero) + 1)
+    for i, n in nonzero.items():
+        if n < 0:
+            raise ValueError(f"drop count {n} < 0")
+        counts[i] = n
+    return counts
 
 
 def _text(raw: bytes) -> str:
@@ -209,9 +239,17 @@ class NativeObserver:
         if n < 0:
             raise OSError(-n, f"ring buffer: {os.strerror(-n)}")
 
-    def note_drops(self, drops: int) -> list[Finding]:
+    def note_drops(self, drops: int, by_cause: Mapping[str, int] | None = None
+                   ) -> list[Finding]:
+        """Reports lost events once, as Observer.note_drops: drops is the
+        total, by_cause its split by cause (events.DROP_CAUSES names, or
+        summary.drop_cause_name's "cause<N>" for an index events.h does not
+        name), passed to observe.c in the order of enum lunatik_drop_cause.
+        Without it, the total is the ring buffer's."""
         if drops > 0:
-            self._lib.obs_note_drops(self._obs, drops)
+            counts = _drop_counts(by_cause or {})
+            arr = (ctypes.c_uint64 * len(counts))(*counts) if counts else None
+            self._lib.obs_note_drops(self._obs, drops, arr, len(counts))
         return self._collect()
 
     def finish(self) -> list[Finding]:

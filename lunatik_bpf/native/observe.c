@@ -63,7 +63,7 @@ typedef struct lunatik_event rec_t;
 
 #define EVIDENCE	16	/* records kept per shadow, as observer.EVIDENCE */
 #define FINDING_EVENTS	8	/* at most 5 are used: evidence + the event */
-#define MSG_LEN		240
+#define MSG_LEN		512	/* a finding's message, its NUL included */
 
 enum check {
 	C_ALLOC_LIMIT, C_REBUILT, C_DENY, C_NONNEG, C_ZERO_ONCE, C_AFTER_ZERO,
@@ -1200,16 +1200,100 @@ u64 obs_feed_many(struct observer *o, const void *base, size_t stride, size_t n)
 	return ok;
 }
 
-/* The first count of drops is one finding: the checks are partial from then on. */
-void obs_note_drops(struct observer *o, u64 drops)
+/*
+ * What each cause of enum lunatik_drop_cause lost, said after a count: the
+ * words of summary.DROP_TEXT. A cause events.h does not name reads as
+ * "losses of cause<N>" (summary.drop_text of drop_cause_name).
+ */
+static const char *const drop_texts[LUNATIK_DROP_MAX] = {
+	[LUNATIK_DROP_RINGBUF] = "events dropped by a full ring buffer",
+	[LUNATIK_DROP_MAP_FULL] = "state counts not kept by a full summary map",
+	[LUNATIK_DROP_STASH] = "entry probes whose stash was lost before their return",
+};
+_Static_assert(LUNATIK_DROP_MAX == 3, "a cause of events.h without its wording here");
+
+/* The name of a cause events.h does not name (summary.drop_cause_name):
+ * such causes follow the named ones, in the order of their names, as
+ * summary.drop_parts sorts them. */
+struct drop_name {
+	char s[32];
+};
+
+static struct drop_name drop_name(u32 i)
+{
+	struct drop_name d;
+
+	snprintf(d.s, sizeof(d.s), "cause%u", i);
+	return d;
+}
+
+static size_t drop_part(char *msg, size_t len, size_t pos, u32 cause, u64 n)
+{
+	if (pos >= len)
+		return pos;
+	if (cause < LUNATIK_DROP_MAX && drop_texts[cause])
+		pos += snprintf(msg + pos, len - pos, "%s%s (%llu when first seen)",
+				pos ? "; " : "", drop_texts[cause], (unsigned long long)n);
+	else
+		pos += snprintf(msg + pos, len - pos, "%slosses of cause%u (%llu when first seen)",
+				pos ? "; " : "", cause, (unsigned long long)n);
+	return pos;
+}
+
+/*
+ * The first count of drops is one finding: the checks are partial from then
+ * on. drops is the total over every cause; by_cause[i] (i < n) the count of
+ * cause i of enum lunatik_drop_cause, which words the finding cause by cause
+ * as observer.note_drops does. Without a split (n == 0, or every count 0)
+ * the total is the ring buffer's.
+ */
+void obs_note_drops(struct observer *o, u64 drops, const u64 *by_cause, u32 n)
 {
 	char msg[MSG_LEN];
+	size_t pos = 0;
+	u32 i, known = n < LUNATIK_DROP_MAX ? n : LUNATIK_DROP_MAX;
+	struct drop_name last = { "" };
+	int any = 0;
 
 	if (!drops || o->drops_reported)
 		return;
 	o->drops_reported = drops;
-	snprintf(msg, sizeof(msg), "events dropped by a full ring buffer (%llu when first "
-		 "seen): findings may be missing or spurious", (unsigned long long)drops);
+	if (!by_cause)
+		n = known = 0;
+	for (i = 0; i < known; i++)
+		if (by_cause[i]) {
+			pos = drop_part(msg, sizeof(msg), pos, i, by_cause[i]);
+			any = 1;
+		}
+	/* the causes events.h does not name, in the order of their names */
+	for (;;) {
+		struct drop_name best = { "" };
+		u32 at = 0;
+		int found = 0;
+
+		for (i = known; i < n; i++) {
+			struct drop_name d;
+
+			if (!by_cause[i])
+				continue;
+			d = drop_name(i);
+			if ((!last.s[0] || strcmp(d.s, last.s) > 0) &&
+			    (!found || strcmp(d.s, best.s) < 0)) {
+				best = d;
+				at = i;
+				found = 1;
+			}
+		}
+		if (!found)
+			break;
+		pos = drop_part(msg, sizeof(msg), pos, at, by_cause[at]);
+		last = best;
+		any = 1;
+	}
+	if (!any)
+		pos = drop_part(msg, sizeof(msg), pos, LUNATIK_DROP_RINGBUF, drops);
+	if (pos < sizeof(msg))
+		snprintf(msg + pos, sizeof(msg) - pos, ": findings may be missing or spurious");
 	emit(o, C_COMPLETE, 0, NULL, NULL, msg);
 }
 
@@ -1484,6 +1568,11 @@ size_t obs_record_size(void)
 size_t obs_finding_size(void)
 {
 	return sizeof(struct obs_finding);
+}
+
+size_t obs_finding_message_len(void)
+{
+	return MSG_LEN;
 }
 
 size_t obs_finding_events_offset(void)

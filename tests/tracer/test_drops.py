@@ -35,7 +35,7 @@ def test_drop_causes_come_from_events_h():
 
 
 def test_the_observer_words_each_cause():
-    # the total alone is the ring buffer's: the native core's wording
+    # the total alone is the ring buffer's (both observers: test_native_observer.py)
     assert Observer().note_drops(5)[0].message == (
         "events dropped by a full ring buffer (5 when first seen): "
         "findings may be missing or spurious")

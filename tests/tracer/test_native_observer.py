@@ -17,14 +17,17 @@ from hypothesis import strategies as st
 
 from lunatik_bpf import native
 from lunatik_bpf.checks import CHECKS
-from lunatik_bpf.events import (KINDS, Alloc, Contention, Create, Deny, Event, ExecBegin,
-                                ExecEnd, Free, Get, Lock, Lookup, Put, Remove, Unlock)
+from lunatik_bpf.events import (DROP_CAUSES, KINDS, Alloc, Contention, Create, Deny, Event,
+                                ExecBegin, ExecEnd, Free, Get, Lock, Lookup, Put, Remove, Unlock)
+from lunatik_bpf.observer import Observer
+from lunatik_bpf.summary import DROP_TEXT
 from lunatik_bpf.tracer import Tracer
 
 from . import test_observer as hand
 from .conftest import USER_LIBRARY, fault_library
 from .differential import agree as same
 from .differential import decode as DECODE
+from .differential import encode
 from .differential import key as _key
 from .differential import native_side, python_side
 from .test_faults import FAULTS
@@ -81,6 +84,135 @@ def test_the_native_core_reports_violations_too():
 def test_drops_are_one_finding():
     assert same(life(), drops=5) == ["events_complete"]
     assert same(life(), drops=0) == []
+
+
+# ---- drops by cause: the same events_complete wording in both observers ----
+
+# (total, by_cause): None and {} are "no split", the total the ring buffer's
+DROP_FIGURES: dict[str, tuple[int, dict[str, int] | None]] = {
+    "total_only": (5, None),
+    "empty_split": (5, {}),
+    "all_zero_split": (7, {"ringbuf": 0, "map_full": 0, "stash": 0}),
+    "ringbuf": (4, {"ringbuf": 4, "map_full": 0, "stash": 0}),
+    "map_full": (3, {"ringbuf": 0, "map_full": 3, "stash": 0}),
+    "stash": (2, {"stash": 2}),
+    "map_full_and_stash": (5, {"ringbuf": 0, "map_full": 3, "stash": 2}),
+    "ringbuf_and_stash": (10, {"stash": 1, "ringbuf": 9}),       # not in enum order
+    "all_three": (6, {"ringbuf": 1, "map_full": 2, "stash": 3}),
+    # 20 digits each: past the 240 bytes a message used to have
+    "all_three_huge": (2**64 - 1, {"ringbuf": 2**64 - 1, "map_full": 2**64 - 2,
+                                   "stash": 2**64 - 3}),
+    # the total is what the tracer summed; the split words it
+    "split_not_the_total": (100, {"map_full": 1}),
+    # indices events.h does not name (summary.drop_cause_name): by name
+    "unnamed_causes": (9, {"cause10": 1, "ringbuf": 2, "cause3": 3, "cause4": 0,
+                           "cause9": 4}),
+    "nothing_lost": (0, {"ringbuf": 0}),
+    "split_without_a_total": (0, {"map_full": 3}),
+}
+
+
+def _drop_findings(obs: Any, figures: list[tuple[int, dict[str, int] | None]]
+                   ) -> list[tuple[Any, ...]]:
+    for total, by_cause in figures:
+        if by_cause is None:
+            obs.note_drops(total)
+        else:
+            obs.note_drops(total, dict(by_cause))
+    obs.finish()
+    return [_key(f) for f in obs.findings]
+
+
+@pytest.mark.parametrize("name", sorted(DROP_FIGURES))
+def test_drops_by_cause_agree(name):
+    figures = [DROP_FIGURES[name]]
+    py = _drop_findings(Observer(), figures)
+    assert _drop_findings(native.NativeObserver(DECODE), figures) == py
+    total, by_cause = DROP_FIGURES[name]
+    assert [k[0] for k in py] == (["events_complete"] if total > 0 else [])
+
+
+def test_drops_by_cause_wording():
+    """The comparison is of the per-cause text, not of two ring-buffer lines."""
+    obs = native.NativeObserver(DECODE)
+    f, = obs.note_drops(5, {"ringbuf": 0, "map_full": 3, "stash": 2})
+    assert f.message == (f"{DROP_TEXT['map_full']} (3 when first seen); "
+                         f"{DROP_TEXT['stash']} (2 when first seen): "
+                         "findings may be missing or spurious")
+    f, = native.NativeObserver(DECODE).note_drops(4, {"stash": 4})
+    assert f.message.startswith(DROP_TEXT["stash"] + " (4 when first seen)")
+    f, = native.NativeObserver(DECODE).note_drops(4)
+    assert f.message.startswith(DROP_TEXT["ringbuf"] + " (4 when first seen)")
+
+
+def test_drops_by_cause_once():
+    """Reported once, the first time any are counted, whatever comes next."""
+    figures = [(0, {"ringbuf": 0}), (3, {"map_full": 3}),
+               (9, {"ringbuf": 6, "map_full": 3}), (12, None)]
+    py = _drop_findings(Observer(), figures)
+    assert len(py) == 1
+    assert _drop_findings(native.NativeObserver(DECODE), figures) == py
+
+
+def test_drops_by_cause_after_events():
+    """After findings of the stream: the same list, in the same order."""
+    evs = VARIANTS["failed_create_freed_leak"]
+    by_cause = {"ringbuf": 0, "map_full": 2, "stash": 1}
+    pobs, nobs = Observer(), native.NativeObserver(DECODE)
+    for e in evs:
+        pobs.feed(e)
+    nobs.feed_many(b"".join(encode(e) for e in evs), len(encode(evs[0])), len(evs))
+    assert _drop_findings(nobs, [(3, by_cause)]) == _drop_findings(pobs, [(3, by_cause)])
+    assert [f.check for f in pobs.findings] == ["memory_returned", "events_complete"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(total=st.integers(0, 2**64 - 1),
+       by_cause=st.none() | st.dictionaries(
+           st.sampled_from(sorted(DROP_CAUSES) + ["cause3", "cause7", "cause12"]),
+           st.integers(0, 2**64 - 1), max_size=6))
+def test_drops_by_cause_random(total, by_cause):
+    figures = [(total, by_cause)]
+    assert _drop_findings(native.NativeObserver(DECODE), figures) == \
+        _drop_findings(Observer(), figures)
+
+
+def test_the_native_core_refuses_a_cause_it_cannot_place():
+    with pytest.raises(ValueError):
+        native.NativeObserver(DECODE).note_drops(1, {"no_such_cause": 1})
+
+
+class _Drops:
+    """A Program's drops_by_cause(), without BPF."""
+
+    def __init__(self, by_cause: dict[str, int]) -> None:
+        self.by_cause = by_cause
+
+    def drops_by_cause(self) -> dict[str, int]:
+        return dict(self.by_cause)
+
+
+@pytest.mark.parametrize("name", ["map_full", "map_full_and_stash", "all_three", "stash"])
+def test_the_session_passes_the_split_to_the_native_core(name):
+    """Tracer._note_drops words the finding by cause with either observer."""
+    _, by_cause = DROP_FIGURES[name]
+    found: dict[str, list[Any]] = {}
+    for which in ("python", "native"):
+        tr = Tracer(native_observer=which == "native", retain=which == "python")
+        tr.program = _Drops(by_cause or {})
+        if which == "native":
+            tr._native = native.NativeObserver(DECODE)
+        got: list[Any] = []
+        tr.on_finding = got.append
+        tr._note_drops()
+        tr._note_drops()        # once
+        found[which] = [_key(f) for f in got]
+        assert [_key(f) for f in tr.findings] == found[which]
+        assert tr.drops == sum((by_cause or {}).values())
+    assert found["native"] == found["python"]
+    assert len(found["python"]) == 1
+    for cause, n in (by_cause or {}).items():
+        assert (f"{DROP_TEXT[cause]} ({n} when first seen)" in found["native"][0][3]) == (n > 0)
 
 
 # ---- random sequences: a few states, names and threads, every kind ----
