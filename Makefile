@@ -27,7 +27,7 @@ include mk/native.mk
 build: setup lua user kmod native
 
 # The sanitizer and fault builds are test-only.
-test: build user-asan user-tsan user-faults
+test: build kmod-notrace user-asan user-tsan user-faults
 	bash scripts/test.sh
 
 demo: build

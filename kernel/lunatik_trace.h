@@ -16,17 +16,28 @@
  * lunatik_stats, which the summary tracer copies (probes.h); it is not a
  * recorded field.
  *
- * With nothing attached, each costs one static-key branch. In the
- * user-space build, kernel/user/include/linux/tracepoint.h turns every
- * trace_lunatik_*() into an empty inline function.
+ * With nothing attached, each costs one static-key branch. In a build
+ * without tracepoints (the user-space library, or LUNATIK_NO_TRACEPOINTS)
+ * lunatik_notrace.h turns every trace_lunatik_*() into an empty inline
+ * function.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM lunatik
 
+#if defined(LUNATIK_USER) || defined(LUNATIK_NO_TRACEPOINTS)
+#define LUNATIK_TRACEPOINTS	0
+#else
+#define LUNATIK_TRACEPOINTS	1
+#endif
+
 #if !defined(_LUNATIK_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _LUNATIK_TRACE_H
 
+#if LUNATIK_TRACEPOINTS
 #include <linux/tracepoint.h>
+#else
+#include "lunatik_notrace.h"
+#endif
 
 #include "lunatik.h"
 #include "probes.h"
@@ -290,9 +301,11 @@ TRACE_EVENT(lunatik_free,
 
 #endif /* _LUNATIK_TRACE_H */
 
+#if LUNATIK_TRACEPOINTS
 /* Out of tree: define_trace.h finds this header through these. */
 #undef TRACE_INCLUDE_PATH
 #define TRACE_INCLUDE_PATH .
 #undef TRACE_INCLUDE_FILE
 #define TRACE_INCLUDE_FILE lunatik_trace
 #include <trace/define_trace.h>
+#endif

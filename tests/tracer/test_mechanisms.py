@@ -11,6 +11,7 @@ bpftrace read them from their format files.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,9 @@ import pytest
 
 import lunatik_bpf
 from lunatik_bpf.events import Create, Event
-from lunatik_bpf.tracer import (MODULE_TRACEPOINTS, TRACEFS, Program, Summary, Tracer,
-                                module_tracepoints)
+from lunatik_bpf.tracer import (MODULE_TRACEPOINTS, TRACEFS, Program, Summary,
+                                SymbolMissing, Tracer, module_tracepoints)
+from lunatik_bpf.vm import BUILD, MODULE, insmod, module_loaded, rmmod
 
 pytestmark = [pytest.mark.kernel, pytest.mark.root]
 
@@ -31,6 +33,8 @@ ALLOC_CHUNK = "local t = {} for i = 1, 200 do t[i] = {i, tostring(i)} end return
 # what differs between two runs of one workload, whatever the mechanism
 VOLATILE = {"ts", "pid", "tid", "comm", "cpu", "state", "latency", "wait", "hold"}
 EVENTS = TRACEFS / "events" / "lunatik"
+NOTRACE_KO = BUILD / "kmod-notrace" / "lunatik.ko"      # make kmod-notrace
+KO = Path(os.environ.get("LUNATIK_KO") or MODULE)
 
 
 def workload() -> None:
@@ -164,3 +168,26 @@ def test_bpftrace_one_liner(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "@[tr_mech_bt, 0]: 3" in out.stdout, out.stdout
+
+
+def test_auto_falls_back_to_kprobes_without_tracepoints(kernel_program) -> None:
+    """A build of the module without tracepoints is traced with kprobes, and
+    asking for its tracepoints says what is missing."""
+    assert NOTRACE_KO.is_file(), f"{NOTRACE_KO} missing: make kmod-notrace"
+    lunatik_bpf.connect("kernel").close_all()
+    assert rmmod() and insmod(NOTRACE_KO, [])
+    try:
+        assert module_tracepoints() == set()
+        with pytest.raises(SymbolMissing, match="lacks the tracepoints"):
+            Tracer(program=kernel_program, probes="tracepoint").start()
+        assert not kernel_program.busy
+        with Tracer(program=kernel_program) as tracer:
+            assert tracer.probes == "kprobe"
+            workload()
+        assert [str(f) for f in tracer.findings] == [] and tracer.drops == 0
+        assert {"create", "remove", "exec_end", "free"} <= {e.kind for e in ours(tracer.events)}
+    finally:
+        if module_loaded():
+            assert rmmod()
+        assert insmod(KO, [])
+    assert set(MODULE_TRACEPOINTS) <= module_tracepoints()
