@@ -5,13 +5,12 @@ the targets judged (bench/targets.py). The protocol: bench/protocol.py.
     python -m bench [--quick] [--host-only | --vm-only] [--pairs N]
                     [--configs A/A,summary,...] [--vm-observer]
 
-Only one VM may run at a time on this machine: the VM half takes
-/tmp/lunatik-vm.lock (flock) around its boot.
+Only one VM may run at a time on this machine: the harness
+(lunatik_bpf.vm) waits for any other boot to end.
 """
 from __future__ import annotations
 
 import argparse
-import fcntl
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +20,6 @@ from .targets import judge
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "build" / "bench"
-
-
-VM_LOCK = Path("/tmp/lunatik-vm.lock")
 
 
 def run_part(backend: str, quick: bool, extra: list[str] | None = None) -> Table:
@@ -37,15 +33,8 @@ def run_part(backend: str, quick: bool, extra: list[str] | None = None) -> Table
         # two CPUs: the lookups run on several threads, the tracer polls beside them
         part = [sys.executable, "-m", "lunatik_bpf.vm", "--cpus", "2", "--"] + part
     # through a pipe: the guest truncates a regular-file stdout it shares with us
-    if backend == "kernel":
-        with open(VM_LOCK, "a") as lock:
-            print(f"bench: waiting for {VM_LOCK} (one VM at a time)", file=sys.stderr, flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            proc = subprocess.run(part, cwd=REPO, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
-    else:
-        proc = subprocess.run(part, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+    proc = subprocess.run(part, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
     sys.stderr.write(proc.stdout)
     if proc.returncode != 0 or not out.exists():
         raise SystemExit(f"bench: the {backend} half failed (exit {proc.returncode})")

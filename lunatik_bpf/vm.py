@@ -23,6 +23,8 @@ guest writes it to a file under build/vm/, which the host reads back.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import os
 import platform
 import re
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,6 +194,24 @@ def rmmod() -> bool:
 
 
 # ----------------------------------------------------------------- host side
+VM_LOCK = Path("/tmp/lunatik-vm.lock")
+
+
+@contextlib.contextmanager
+def one_vm_at_a_time() -> Iterator[None]:
+    """Holds VM_LOCK for one boot: two emulated guests on a small host have
+    soft-locked it, so a second run waits (and says so) until the first is
+    done."""
+    with open(VM_LOCK, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"vm: another VM is running; waiting for {VM_LOCK}", file=sys.stderr,
+                  flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @dataclass
 class VM:
     """One virtme-ng boot running one command."""
@@ -220,6 +241,10 @@ class VM:
         return argv
 
     def run(self, guest_argv: list[str]) -> int:
+        with one_vm_at_a_time():
+            return self._run(guest_argv)
+
+    def _run(self, guest_argv: list[str]) -> int:
         VM_DIR.mkdir(parents=True, exist_ok=True)
         status_file = VM_DIR / f"status-{uuid.uuid4().hex}"
         inner = [sys.executable, "-m", "lunatik_bpf.vm", "--guest",
