@@ -10,10 +10,11 @@ Real orderings it tolerates:
   curralloc 0) on a dead address starts a new incarnation;
 - tracing may start while states live: an unknown address is adopted, with
   the checks that need a baseline (refcount arithmetic) off;
-- a state is unpublished before the tracer can see it: close_all shows no
-  REMOVE and a close's REMOVE comes after its put; a put by a thread that
-  took no reference of its own is the table's, and from it on the state is
-  unpublished (names_unique no longer counts it).
+- a state leaves the table (REMOVE, with its state, for close and close_all
+  alike) before its table reference is put; a put by a thread that took no
+  reference of its own is the table's, and from it on the state is
+  unpublished too (names_unique no longer counts it), which also covers a
+  session whose REMOVE was lost.
 """
 from __future__ import annotations
 
@@ -250,8 +251,8 @@ class Observer:
             sh.held[ev.tid] -= 1
         else:
             # a put by a thread that took no reference: the table's, put by
-            # a close or close_all after unpublishing the state (close_all
-            # shows no REMOVE; a close's REMOVE comes after this put)
+            # a close or close_all after unpublishing the state (its REMOVE
+            # came first, unless it was lost)
             self._unpublish(sh)
         if ev.count < 0 or (sh.users is not None and sh.users < 0):
             self._report(out, sh, finding("refcount_nonnegative", ev,
