@@ -76,14 +76,14 @@ class Background:
             if line.startswith("Tracing"):
                 break
 
-    def wait_for(self, text: str) -> None:
-        """Reads stderr until a line contains text."""
+    def wait_for(self, text: str) -> str:
+        """Reads stderr until a line contains text; returns that line."""
         while True:
             line = self.readline_stderr()
             if not line:
                 raise AssertionError(f"stderr ended before {text!r}: {''.join(self.lines)}")
             if text in line:
-                return
+                return line
 
     def readline_stderr(self) -> str:
         assert self.proc.stderr is not None

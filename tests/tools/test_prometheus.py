@@ -158,7 +158,7 @@ def test_scrape_user_library(tmp_path: Path) -> None:
     cmd = write_workload(tmp_path, WORKLOAD)
     bg = Background("lunatik-trace", "--user", "--prometheus", "127.0.0.1:0", "-c", cmd, "0.5")
     try:
-        port = served_port(bg.readline_stderr())
+        port = served_port(bg.wait_for("Serving"))
         bg.wait_for("workload done")
         samples = scrape_until(port, ready)
         check_calc(samples)
@@ -178,7 +178,7 @@ def test_scrape_stream_mode(tmp_path: Path) -> None:
     cmd = write_workload(tmp_path, WORKLOAD)
     bg = Background("lunatik-trace", "--user", "-q", "--prometheus", "127.0.0.1:0", "-c", cmd)
     try:
-        port = served_port(bg.readline_stderr())
+        port = served_port(bg.wait_for("Serving"))
         bg.wait_for("workload done")
         check_calc(scrape_until(port, ready))
     finally:
@@ -196,7 +196,7 @@ def test_scrape_module(tmp_path: Path) -> None:
     bg = Background("lunatik-trace", "--prometheus", "127.0.0.1:0", "0.5")
     work = None
     try:
-        port = served_port(bg.readline_stderr())
+        port = served_port(bg.wait_for("Serving"))
         work = subprocess.Popen([sys.executable, str(script), "kernel"], stdin=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         assert work.stderr is not None
