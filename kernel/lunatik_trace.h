@@ -45,28 +45,35 @@
 /* The name field: a create or remove may be asked with no name at all. */
 #define LUNATIK_TP_NAME(name)	((name) ? (name) : "")
 
+/* The fields every event starts with: the state, its serial, its name. */
+#define LUNATIK_TP_STATE_FIELDS						\
+	__field(const void *, state)					\
+	__field(u64, serial)						\
+	__string(name, LUNATIK_TP_NAME(name))
+#define LUNATIK_TP_STATE_ASSIGN						\
+	__entry->state = s;						\
+	__entry->serial = serial;					\
+	__assign_str(name, LUNATIK_TP_NAME(name));
+#define LUNATIK_TP_STATE_FMT	"state=%p serial=%llu name=%s"
+#define LUNATIK_TP_STATE_ARGS	__entry->state, __entry->serial, __get_str(name)
+
 /* create: every return of lunatik_create; state 0 and serial 0 on failure. */
 TRACE_EVENT(lunatik_create,
 	TP_PROTO(const lunatik_State *s, u64 serial, const char *name,
 		 size_t maxalloc, int ret, const struct lunatik_stats *stats),
 	TP_ARGS(s, serial, name, maxalloc, ret, stats),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, LUNATIK_TP_NAME(name))
+		LUNATIK_TP_STATE_FIELDS
 		__field(size_t, maxalloc)
 		__field(int, ret)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, LUNATIK_TP_NAME(name));
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->maxalloc = maxalloc;
 		__entry->ret = ret;
 	),
-	TP_printk("state=%p serial=%llu name=%s maxalloc=%zu ret=%d",
-		  __entry->state, __entry->serial, __get_str(name),
-		  __entry->maxalloc, __entry->ret)
+	TP_printk(LUNATIK_TP_STATE_FMT " maxalloc=%zu ret=%d",
+		  LUNATIK_TP_STATE_ARGS, __entry->maxalloc, __entry->ret)
 );
 
 /*
@@ -78,19 +85,15 @@ TRACE_EVENT(lunatik_remove,
 	TP_PROTO(const lunatik_State *s, u64 serial, const char *name, int ret),
 	TP_ARGS(s, serial, name, ret),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, LUNATIK_TP_NAME(name))
+		LUNATIK_TP_STATE_FIELDS
 		__field(int, ret)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, LUNATIK_TP_NAME(name));
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->ret = ret;
 	),
-	TP_printk("state=%p serial=%llu name=%s ret=%d", __entry->state,
-		  __entry->serial, __get_str(name), __entry->ret)
+	TP_printk(LUNATIK_TP_STATE_FMT " ret=%d", LUNATIK_TP_STATE_ARGS,
+		  __entry->ret)
 );
 
 /*
@@ -102,21 +105,17 @@ TRACE_EVENT(lunatik_lookup,
 		 unsigned int via, int users),
 	TP_ARGS(s, serial, name, via, users),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, LUNATIK_TP_NAME(name))
+		LUNATIK_TP_STATE_FIELDS
 		__field(unsigned int, via)
 		__field(int, users)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, LUNATIK_TP_NAME(name));
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->via = via;
 		__entry->users = users;
 	),
-	TP_printk("state=%p serial=%llu name=%s via=%s users=%d",
-		  __entry->state, __entry->serial, __get_str(name),
+	TP_printk(LUNATIK_TP_STATE_FMT " via=%s users=%d",
+		  LUNATIK_TP_STATE_ARGS,
 		  __entry->via ? "stateget" : "statelookup", __entry->users)
 );
 
@@ -126,19 +125,15 @@ DECLARE_EVENT_CLASS(lunatik_ref,
 	TP_PROTO(const lunatik_State *s, u64 serial, const char *name, int users),
 	TP_ARGS(s, serial, name, users),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, name)
+		LUNATIK_TP_STATE_FIELDS
 		__field(int, users)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, name);
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->users = users;
 	),
-	TP_printk("state=%p serial=%llu name=%s users=%d", __entry->state,
-		  __entry->serial, __get_str(name), __entry->users)
+	TP_printk(LUNATIK_TP_STATE_FMT " users=%d", LUNATIK_TP_STATE_ARGS,
+		  __entry->users)
 );
 
 DEFINE_EVENT(lunatik_ref, lunatik_get,
@@ -155,19 +150,14 @@ TRACE_EVENT(lunatik_exec_begin,
 		 const char *code, size_t len),
 	TP_ARGS(s, serial, name, code, len),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, name)
+		LUNATIK_TP_STATE_FIELDS
 		__field(size_t, len)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, name);
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->len = len;
 	),
-	TP_printk("state=%p serial=%llu name=%s len=%zu", __entry->state,
-		  __entry->serial, __get_str(name), __entry->len)
+	TP_printk(LUNATIK_TP_STATE_FMT " len=%zu", LUNATIK_TP_STATE_ARGS, __entry->len)
 );
 
 /* execute ends (s->lock released): the Lua status or -errno. */
@@ -175,19 +165,15 @@ TRACE_EVENT(lunatik_exec_end,
 	TP_PROTO(const lunatik_State *s, u64 serial, const char *name, int status),
 	TP_ARGS(s, serial, name, status),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, name)
+		LUNATIK_TP_STATE_FIELDS
 		__field(int, status)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, name);
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->status = status;
 	),
-	TP_printk("state=%p serial=%llu name=%s status=%d", __entry->state,
-		  __entry->serial, __get_str(name), __entry->status)
+	TP_printk(LUNATIK_TP_STATE_FMT " status=%d", LUNATIK_TP_STATE_ARGS,
+		  __entry->status)
 );
 
 /* The allocator: a charge (every change of curralloc) or a denial, with
@@ -197,25 +183,22 @@ DECLARE_EVENT_CLASS(lunatik_alloc,
 		 size_t osize, size_t nsize, size_t curralloc, size_t maxalloc),
 	TP_ARGS(s, serial, name, osize, nsize, curralloc, maxalloc),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, name)
+		LUNATIK_TP_STATE_FIELDS
 		__field(size_t, osize)
 		__field(size_t, nsize)
 		__field(size_t, curralloc)
 		__field(size_t, maxalloc)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, name);
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->osize = osize;
 		__entry->nsize = nsize;
 		__entry->curralloc = curralloc;
 		__entry->maxalloc = maxalloc;
 	),
-	TP_printk("state=%p serial=%llu name=%s osize=%zu nsize=%zu curralloc=%zu maxalloc=%zu",
-		  __entry->state, __entry->serial, __get_str(name),
+	TP_printk(LUNATIK_TP_STATE_FMT
+		  " osize=%zu nsize=%zu curralloc=%zu maxalloc=%zu",
+		  LUNATIK_TP_STATE_ARGS,
 		  __entry->osize, __entry->nsize, __entry->curralloc,
 		  __entry->maxalloc)
 );
@@ -236,22 +219,17 @@ TRACE_EVENT(lunatik_lock,
 		 u64 wait_ns, bool contended),
 	TP_ARGS(s, serial, name, wait_ns, contended),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, name)
+		LUNATIK_TP_STATE_FIELDS
 		__field(u64, wait_ns)
 		__field(bool, contended)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, name);
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->wait_ns = wait_ns;
 		__entry->contended = contended;
 	),
-	TP_printk("state=%p serial=%llu name=%s wait_ns=%llu contended=%d",
-		  __entry->state, __entry->serial, __get_str(name),
-		  __entry->wait_ns, __entry->contended)
+	TP_printk(LUNATIK_TP_STATE_FMT " wait_ns=%llu contended=%d",
+		  LUNATIK_TP_STATE_ARGS, __entry->wait_ns, __entry->contended)
 );
 
 /* s->lock about to be released (still held). */
@@ -260,17 +238,12 @@ TRACE_EVENT(lunatik_unlock,
 		 const struct lunatik_stats *stats),
 	TP_ARGS(s, serial, name, stats),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, name)
+		LUNATIK_TP_STATE_FIELDS
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, name);
+		LUNATIK_TP_STATE_ASSIGN
 	),
-	TP_printk("state=%p serial=%llu name=%s", __entry->state,
-		  __entry->serial, __get_str(name))
+	TP_printk(LUNATIK_TP_STATE_FMT, LUNATIK_TP_STATE_ARGS)
 );
 
 /* free: the last user is gone and lua_close returned every block
@@ -281,22 +254,17 @@ TRACE_EVENT(lunatik_free,
 		 const struct lunatik_stats *stats),
 	TP_ARGS(s, serial, name, curralloc, maxalloc, stats),
 	TP_STRUCT__entry(
-		__field(const void *, state)
-		__field(u64, serial)
-		__string(name, name)
+		LUNATIK_TP_STATE_FIELDS
 		__field(size_t, curralloc)
 		__field(size_t, maxalloc)
 	),
 	TP_fast_assign(
-		__entry->state = s;
-		__entry->serial = serial;
-		__assign_str(name, name);
+		LUNATIK_TP_STATE_ASSIGN
 		__entry->curralloc = curralloc;
 		__entry->maxalloc = maxalloc;
 	),
-	TP_printk("state=%p serial=%llu name=%s curralloc=%zu maxalloc=%zu",
-		  __entry->state, __entry->serial, __get_str(name),
-		  __entry->curralloc, __entry->maxalloc)
+	TP_printk(LUNATIK_TP_STATE_FMT " curralloc=%zu maxalloc=%zu",
+		  LUNATIK_TP_STATE_ARGS, __entry->curralloc, __entry->maxalloc)
 );
 
 #endif /* _LUNATIK_TRACE_H */

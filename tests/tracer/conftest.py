@@ -29,40 +29,32 @@ def _need_root() -> None:
         pytest.fail("the tracer suite needs root (BPF, uprobes)")
 
 
-@pytest.fixture(scope="session")
-def user_program() -> Iterator[object]:
+def _program(backend: str, mode: str) -> Iterator[object]:
     _need_root()
     from lunatik_bpf.tracer import Program
-    prog = Program("user", "stream", 1024)
+    prog = Program(backend, mode, 1024)
     yield prog
     prog.close()
+
+
+@pytest.fixture(scope="session")
+def user_program() -> Iterator[object]:
+    yield from _program("user", "stream")
 
 
 @pytest.fixture(scope="session")
 def user_summary_program() -> Iterator[object]:
-    _need_root()
-    from lunatik_bpf.tracer import Program
-    prog = Program("user", "summary", 1024)
-    yield prog
-    prog.close()
+    yield from _program("user", "summary")
 
 
 @pytest.fixture(scope="session")
 def kernel_program() -> Iterator[object]:
-    _need_root()
-    from lunatik_bpf.tracer import Program
-    prog = Program("kernel", "stream", 1024)
-    yield prog
-    prog.close()
+    yield from _program("kernel", "stream")
 
 
 @pytest.fixture(scope="session")
 def kernel_summary_program() -> Iterator[object]:
-    _need_root()
-    from lunatik_bpf.tracer import Program
-    prog = Program("kernel", "summary", 1024)
-    yield prog
-    prog.close()
+    yield from _program("kernel", "summary")
 
 
 @pytest.fixture(params=["tracepoint", "kprobe"])
