@@ -23,7 +23,6 @@ else's calls show up in our figures.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -204,13 +203,12 @@ class Ours(Session):
         from lunatik_bpf import tracer as tr
         t0 = time.monotonic()
         program = tr.build_program(self.backend, self.name)
-        kw: dict[str, Any] = {}
+        # retain=False: decoded and checked, but not kept (a bench is long)
+        kw: dict[str, Any] = {"retain": False}
         if self.backend == "user":
-            kw = {"library": LIBRARY, "pid": -1}
-        if "retain" in inspect.signature(tr.Tracer).parameters:
-            kw["retain"] = False    # decoded and checked, but not kept: a bench is long
-        if self.backend == "kernel":
-            kw["probes"] = "kprobe"     # this bench's configurations are the kprobe ones
+            kw.update(library=LIBRARY, pid=-1)
+        else:
+            kw["probes"] = "kprobe"     # this (older, sequential) bench's configurations
         self.tracer = tr.Tracer(backend=self.backend, mode=self.name, program=program, **kw)
         self._own = program
         self.tracer.start()
@@ -240,7 +238,7 @@ class Ours(Session):
         if self.name == "stream":
             self.events += len(self.tracer.events)
             self.tracer.events.clear()
-            self.events = max(self.events, int(getattr(self.tracer, "event_count", 0)))
+            self.events = max(self.events, self.tracer.event_count)
             return (f"{self.events:,} events decoded, {drops:,} dropped, "
                     f"{len(self.tracer.findings)} findings")
         events = sum(sum(s.counts.values()) for s in summary.states) if summary else 0
