@@ -242,3 +242,29 @@ def test_sessions_reuse_one_program(states, user_program):
     # detached: nothing is recorded outside a session
     script(states, "tr_after")
     assert all(e.name != "tr_after" for e in tracer.events)
+
+
+def test_close_all_shows_each_state_leaving_the_table(states, user_program):
+    """close_all unpublishes every state: each has its REMOVE, with its
+    state, before its lua_close (the frees) and its free, so a name is seen
+    free again at once and names_unique is judged online; a state created
+    again under that name right after is no finding."""
+    names = ["tr_all0", "tr_all1", "tr_all2"]
+    with Tracer(program=user_program, library=states.backend.library_path) as tracer:
+        for n in names:
+            states.new(n, 1 << 16)
+        assert states.close_all() == len(names)
+        states.new(names[0], 1 << 16)
+        states.close(names[0])
+    assert [str(f) for f in tracer.findings] == []
+    evs = [e for e in tracer.events if e.name in names]
+    creates = [i for i, e in enumerate(evs) if isinstance(e, Create) and e.ok]
+    assert [evs[i].name for i in creates] == names + names[:1]
+    for c in creates:
+        addr = evs[c].state
+        r = next(i for i in range(c, len(evs)) if evs[i].kind == "remove"
+                 and evs[i].state == addr)
+        f = next(i for i in range(c, len(evs)) if evs[i].kind == "free"
+                 and evs[i].state == addr)
+        closing = [e for e in evs[r:f] if isinstance(e, Alloc) and e.nsize == 0]
+        assert r < f and closing, [e.kind for e in evs[c:f + 1]]   # lua_close between
