@@ -340,6 +340,22 @@ static __always_inline struct lunatik_counters *tally(__u32 kind, __u64 s,
 	return c;
 }
 
+/*
+ * tally() for the events that need nothing of the state's counters but the
+ * count (lookups, refcount, execute's begin): once the state has counts,
+ * one map lookup per hit instead of two.
+ */
+static __always_inline void tally_count(__u32 kind, __u64 s, __u64 serial,
+					__u64 name, int copied)
+{
+	struct lunatik_counts *n = s && serial ? counts.lookup(&serial) : NULL;
+
+	if (n && kind < LUNATIK_EV_MAX)
+		n->n[kind]++;
+	else
+		tally(kind, s, serial, name, copied);
+}
+
 static __always_inline void hist(__u64 serial, __u32 which, __u64 value)
 {
 	__u64 init = 0, *v;
@@ -484,10 +500,15 @@ static __always_inline void on_lookup(__u64 s, __u64 serial, __u64 name,
 				      __u32 via, __s64 users)
 {
 	struct fields f = { .flags = via, .count = users };
-	struct lunatik_counters *c = tally(LUNATIK_EV_LOOKUP, s, serial, name, 0);
+	struct lunatik_counters *c;
 
-	if (!s && c)
-		__sync_fetch_and_add(&c->lookup_miss, 1);
+	if (s) {
+		tally_count(LUNATIK_EV_LOOKUP, s, serial, name, 0);
+	} else {
+		c = tally(LUNATIK_EV_LOOKUP, 0, 0, name, 0);
+		if (c)
+			__sync_fetch_and_add(&c->lookup_miss, 1);
+	}
 	emit(LUNATIK_EV_LOOKUP, s, name, 0, &f);
 }
 
@@ -499,7 +520,7 @@ static __always_inline void on_ref(__u32 kind, __u64 s, __u64 serial, __u64 name
 
 	if (!s)
 		return;
-	tally(kind, s, serial, name, copied);
+	tally_count(kind, s, serial, name, copied);
 	emit(kind, s, name, copied, &f);
 }
 
@@ -508,7 +529,7 @@ static __always_inline void on_exec_begin(__u64 s, __u64 serial, __u64 name,
 {
 	struct fields f = { .len = len, .code = code };
 
-	tally(LUNATIK_EV_EXEC_BEGIN, s, serial, name, 0);
+	tally_count(LUNATIK_EV_EXEC_BEGIN, s, serial, name, 0);
 	emit(LUNATIK_EV_EXEC_BEGIN, s, name, 0, &f);
 }
 
