@@ -6,7 +6,8 @@ the targets judged (bench/targets.py). The protocol: bench/protocol.py.
                     [--configs A/A,summary,...] [--vm-observer]
 
 Only one VM may run at a time on this machine: the harness
-(lunatik_bpf.vm) waits for any other boot to end.
+(lunatik_bpf.vm) waits for any other boot to end. The VM half takes
+~20-25 min (--quick: under ~10), the host half ~10 (--quick: ~4).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .figures import Table
+from .figures import Table, per_hit_table
 from .targets import judge
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     table.write_json(OUT / "results.json")
     print()
     print(table.render(), end="")
+    hits = per_hit_table(table.figures)
+    if hits:
+        print("\nper hit (bench/hitbench.py):")
+        print(hits, end="")
     print()
     for line in judge(table):
         print(line)

@@ -84,3 +84,34 @@ def _num(v: float) -> str:
     if v >= 100 or v == int(v):
         return f"{v:,.0f}"
     return f"{v:.3g}"
+
+
+def per_hit_table(figures: list[Figure]) -> str:
+    """The per-hit figures side by side: per mechanism, the empty program
+    (the mechanism's floor) and our summary program, ns per hit [95% CI]."""
+    rows: dict[tuple[str, str], dict[str, Figure]] = {}
+    for f in figures:
+        if f.group != "per-hit" or " / " not in f.what:
+            continue
+        mech, prog = f.what.split(" / ", 1)
+        side = "VM" if f.where.startswith("VM") else "host"
+        rows.setdefault((side, mech), {})["empty" if prog == "empty program" else "ours"] = f
+    if not rows:
+        return ""
+
+    def cell(f: Figure | None) -> str:
+        if f is None:
+            return "-"
+        if f.value == 0 and f.note.startswith("not measured"):
+            return "not measured"
+        lo, hi = (f.added_lo or 0) * 1e3, (f.added_hi or 0) * 1e3
+        return f"{f.value:,.0f} [{lo:,.0f}, {hi:,.0f}]"
+
+    head = ("where", "mechanism", "empty program ns/hit", "our summary ns/hit", "ours / empty")
+    out = [head]
+    for (side, mech), d in rows.items():
+        e, o = d.get("empty"), d.get("ours")
+        x = f"x{o.value / e.value:.2f}" if e and o and e.value > 0 and o.value > 0 else "-"
+        out.append((side, mech, cell(e), cell(o), x))
+    widths = [max(len(r[i]) for r in out) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in out) + "\n"

@@ -34,6 +34,9 @@ UHIT = throughput.OUT / "uhit"
 LOOP_SYMBOLS = ("lunatik_getstate", "lunatik_putstate")
 LOOP_TRACEPOINTS = ("lunatik_get", "lunatik_put")
 
+PAIRS = 15
+QUICK_PAIRS = 10
+
 EMPTY = b"""
 int kp_nothing(void *ctx) { return 0; }
 int tp_nothing(void *ctx) { return 0; }
@@ -235,8 +238,13 @@ def measure(arm: Arm, loop: Callable[[bool], float], n: int, pairs: int) -> list
         if traced != traced_now:
             (arm.on if traced else arm.off)()
             traced_now = traced
+            off = protocol.disabled_kprobes(LOOP_SYMBOLS) if traced else []
+            if off:
+                raise RuntimeError(f"kprobes armed but disabled (they would not fire): "
+                                   f"{', '.join(off)}")
         blocks.append((i, traced, loop(traced)))
-    arm.off()
+    if traced_now:
+        arm.off()       # once: detaching a tracepoint twice fails
     return blocks
 
 
@@ -272,7 +280,7 @@ def _guarded(where: str, what: str, fn: Callable[[], Figure]) -> Figure:
                       f"not measured: {type(exc).__name__}: {exc}")
 
 
-def run(backend: str, where: str, quick: bool = False, pairs: int = protocol.MIN_PAIRS) -> list[Figure]:
+def run(backend: str, where: str, quick: bool = False, pairs: int = PAIRS) -> list[Figure]:
     t0 = time.monotonic()
     print(f"bench: per-hit {backend}", flush=True)
     if backend == "kernel":

@@ -11,6 +11,11 @@ peer, and a comparison whose intervals overlap is "unresolved", not met.
     the half-width of its ratio interval <= 2%, per workload, or the line
     says it is not (the other verdicts of that workload are then weaker
     than they read);
+  - with nothing attached, the module's tracepoints cost one static-key
+    branch each: the untraced A/B of kernel/lunatik.ko (tracepoints) against
+    build/kmod-notrace/lunatik.ko (none), same boot, modules swapped between
+    blocks; met when the ratio's interval contains 1 or its lower bound is
+    >= 0.99 (the line says which);
   - kernel summary mode on tracepoints costs at most 5%: the lower bound of
     the traced/untraced interval >= 0.95 for newclose, exec_small,
     exec_alloc (summary on kprobes alongside, as context);
@@ -34,7 +39,8 @@ from .figures import Figure, Table, _num, added_text, ratio_text
 SUMMARY_MIN_RATIO = 0.95
 AA_MAX_HALF_WIDTH = 0.02
 PER_HIT_MAX_FACTOR = 2.0
-MIN_PAIRS = 15
+NOTRACE_MIN_RATIO = 0.99
+NOTRACE_CONFIG = "untraced: tracepoints / none"
 OBSERVER_MIN = 1e6
 WORKLOADS = ("newclose", "exec_small", "exec_alloc", "lookup_mt")
 RATIO_WORKLOADS = ("newclose", "exec_small", "exec_alloc")
@@ -42,7 +48,7 @@ RATIO_WORKLOADS = ("newclose", "exec_small", "exec_alloc")
 SAME_INFORMATION = {
     "kernel": {"summary (tracepoint)": ("bpftrace (tracepoint)", "bpftrace (kprobe)", "funclatency"),
                "summary (kprobe)": ("bpftrace (kprobe)", "funclatency"),
-               "stream": ("trace",)},
+               "stream (tracepoint)": ("trace",)},
     "user": {"summary": ("bpftrace", "funclatency"), "stream": ("trace",)},
 }
 # our summary on lookup_mt against every peer
@@ -85,7 +91,14 @@ def _fmt(f: Figure) -> str:
 
 
 def _few(f: Figure) -> str:
-    return f"; only {f.pairs} pairs (< {MIN_PAIRS})" if f.pairs < MIN_PAIRS else ""
+    """The protocol's note says when a figure has fewer pairs than planned."""
+    i = f.note.find("ONLY ")
+    return "; " + f.note[i:].split(";")[0].lower() if i >= 0 else ""
+
+
+def _blocks(f: Figure) -> str:
+    """"15 ABBA pairs x 2 s" from the protocol's note."""
+    return f.note.split(",")[0] if "ABBA pairs" in f.note else f"{f.pairs} pairs"
 
 
 def _verdict(ok: bool) -> str:
@@ -113,6 +126,16 @@ def beats(ours: tuple[float, float, float], peer: tuple[float, float, float]) ->
     if ours[0] >= peer[0]:
         return "NOT met"
     return "unresolved"
+
+
+def notrace_rule(lo: float, hi: float, minimum: float = NOTRACE_MIN_RATIO) -> str:
+    """The untraced tracepoints/none ratio: "contains 1", "lower bound >=
+    0.99" (an effect, but below 1%), or "" (not met)."""
+    if lo <= 1.0 <= hi:
+        return "interval contains 1"
+    if lo >= minimum:
+        return f"lower bound >= {minimum:g}"
+    return ""
 
 
 def per_hit_rule(ours_ns: float, floor_ns: float, factor: float = PER_HIT_MAX_FACTOR) -> bool:
@@ -154,9 +177,26 @@ def judge_aa(tp: dict[tuple[str, str, str], Figure]) -> list[str]:
                 continue
             half = (f.ratio_hi - f.ratio_lo) / 2
             ok = aa_rule(f.ratio_lo, f.ratio_hi)
-            why = "" if ok else ("; the blocks of this machine differ by more than that: "
-                                 "verdicts on this workload can only resolve larger effects")
+            why = "" if ok else (f"; with {_blocks(f)} blocks the untraced blocks of this "
+                                 "emulated (TCG) guest still differ by more than that: verdicts "
+                                 "on this workload can only resolve larger effects")
             lines.append(f"{head} : {_verdict(ok)} (half-width {half:.1%}: {_fmt(f)}{_few(f)}{why})")
+    return lines
+
+
+def judge_notrace(tp: dict[tuple[str, str, str], Figure]) -> list[str]:
+    lines = []
+    for w in WORKLOADS:
+        head = (f"target: untraced, module with tracepoints / without (static keys only), {w}: "
+                f"interval contains 1 or lower bound >= {NOTRACE_MIN_RATIO:g}")
+        f = tp.get(("kernel", w, NOTRACE_CONFIG))
+        if not _measured(f):
+            if any(k[0] == "kernel" for k in tp):
+                lines.append(f"{head} : not measured ({_why_not(f)})")
+            continue
+        assert f is not None and f.ratio_lo is not None and f.ratio_hi is not None
+        why = notrace_rule(f.ratio_lo, f.ratio_hi)
+        lines.append(f"{head} : {_verdict(bool(why))} ({why + ': ' if why else ''}{_fmt(f)}{_few(f)})")
     return lines
 
 
@@ -278,5 +318,5 @@ def judge_observer(table: Table) -> list[str]:
 
 def judge(table: Table) -> list[str]:
     tp = _throughput(table)
-    return (judge_aa(tp) + judge_summary(tp) + judge_lookup_mt(table, tp)
+    return (judge_aa(tp) + judge_notrace(tp) + judge_summary(tp) + judge_lookup_mt(table, tp)
             + judge_peers(tp) + judge_observer(table))

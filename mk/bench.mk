@@ -9,6 +9,9 @@
 #                        bench/hitbench built by Kbuild against the KDIR of
 #                        kernel/, with lunatik.ko's Module.symvers) and
 #                        build/bench/uhit (its host half, uprobes)
+#   make kmod-notrace    (mk/kmod.mk) build/kmod-notrace/lunatik.ko, the
+#                        module without tracepoints: the untraced A/B of
+#                        bench/protocol.py swaps it with kernel/lunatik.ko
 # TOP, BUILD and KDIR come from the top Makefile.
 
 BENCH_DRIVER := $(BUILD)/bench/lunatik-bench
@@ -38,5 +41,6 @@ $(UHIT): $(TOP)/bench/hitbench/uhit.c $(TOP)/mk/bench.mk
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -ldl
 
-# `make bench` (top Makefile) builds these too
-bench: bench-hitbench
+# `make bench` (top Makefile) builds these too: the hit bench, and the module
+# without tracepoints (mk/kmod.mk) for the untraced tracepoints/none A/B
+bench: bench-hitbench kmod-notrace

@@ -79,9 +79,9 @@ def test_aa_half_width() -> None:
 
 
 def test_a_tie_does_not_beat_a_peer() -> None:
-    got = lines(tp(VM, "exec_small / stream", 3_000, 3_700),
+    got = lines(tp(VM, "exec_small / stream (tracepoint)", 3_000, 3_700),
                 tp(VM, "exec_small / trace", 3_000, 3_700),
-                about="our stream adds less time/op than trace, kernel exec_small")
+                about="our stream (tracepoint) adds less time/op than trace, kernel exec_small")
     assert ": NOT met (" in got[0], got
 
 
