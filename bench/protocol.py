@@ -44,6 +44,7 @@ from .figures import Figure
 KPROBES_SWITCH = Path("/sys/kernel/debug/kprobes/enabled")
 LUNATIK_EVENTS = Path("/sys/kernel/tracing/events/lunatik")
 PLAIN_LIBRARY = throughput.OUT / "liblunatik-plain.so"
+PLAIN_LIBRARY_B = throughput.OUT / "liblunatik-plain-b.so"   # the A/A's other copy
 PEER_TP_BT = Path(__file__).resolve().parent / "peer_tp.bt"
 
 
@@ -76,9 +77,10 @@ def disabled_kprobes(symbols: tuple[str, ...] = ("lunatik_",)) -> list[str]:
 def prepare(backend: str) -> None:
     throughput.prepare(backend)
     if backend == "user":
-        tmp = PLAIN_LIBRARY.with_suffix(f".tmp{os.getpid()}")
-        shutil.copy2(throughput.SOURCE_LIBRARY, tmp)
-        os.replace(tmp, PLAIN_LIBRARY)
+        for plain in (PLAIN_LIBRARY, PLAIN_LIBRARY_B):
+            tmp = plain.with_suffix(f".tmp{os.getpid()}")
+            shutil.copy2(throughput.SOURCE_LIBRARY, tmp)
+            os.replace(tmp, plain)
 
 
 # ---- our tracer ----
@@ -315,9 +317,15 @@ class Config:
         self.set(self.switch == "module")
 
     def library(self, traced: bool) -> Path | None:
-        if self.switch == "library":
-            return throughput.LIBRARY if traced else PLAIN_LIBRARY
-        return None
+        """The library a block loads (host). The A/A's B blocks load a
+        second plain copy, not the probed one: interleaved with the summary,
+        whose uprobes stay on the probed copy for the whole group, they
+        would be traced."""
+        if self.switch != "library":
+            return None
+        if not traced:
+            return PLAIN_LIBRARY
+        return throughput.LIBRARY if self.sees else PLAIN_LIBRARY_B
 
     def teardown(self) -> str:
         try:

@@ -146,3 +146,12 @@ def test_the_hit_bench_detaches_each_attach_once(pairs: int) -> None:
     blocks = hitbench.measure(arm, lambda traced: 100.0 + traced, 10, pairs)
     assert attached["n"] == 0
     assert [(i, t) for i, t, _ in blocks] == list(stats.abba(pairs))
+
+
+def test_the_host_aa_never_loads_the_probed_library() -> None:
+    aa = protocol.Config("A/A", "", "library", Recorder(), group="precise")
+    ours = protocol.Config("summary", "summary", "library", Recorder(), group="precise")
+    assert {aa.library(False), aa.library(True)} == {protocol.PLAIN_LIBRARY,
+                                                     protocol.PLAIN_LIBRARY_B}
+    assert ours.library(True) == throughput.LIBRARY
+    assert ours.library(False) == protocol.PLAIN_LIBRARY
