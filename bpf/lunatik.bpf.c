@@ -412,6 +412,7 @@ static __always_inline void fold(__u64 serial, __u64 stats, int first)
 
 /* The fields of a record beyond its header, per kind (bpf/events.h). */
 struct fields {
+	__u64 ts;	/* the event's time, when the traced code gave it (0: now) */
 	__s64 ret;
 	__u64 maxalloc;
 	__u64 curralloc;
@@ -438,7 +439,7 @@ static __always_inline void emit(__u32 kind, __u64 s, __u64 name, int copied,
 		lost(LUNATIK_DROP_RINGBUF);
 		return;
 	}
-	e->ts = bpf_ktime_get_ns();
+	e->ts = f->ts ? f->ts : bpf_ktime_get_ns();
 	e->state = s;
 	e->kind = kind;
 	e->pid = id >> 32;
@@ -590,18 +591,18 @@ static __always_inline void on_free(__u64 s, __u64 serial, __u64 name,
 	emit(LUNATIK_EV_FREE, s, name, 0, &f);
 }
 
-/* s->lock acquired after wait ns; its holder's time starts now. */
+/* s->lock acquired at ts after wait ns: its holder's time starts then. */
 static __always_inline void on_lock(__u64 s, __u64 serial, __u64 name, __u64 wait,
-				    __u32 contended)
+				    __u32 contended, __u64 ts)
 {
-	struct fields f = { .latency = wait, .flags = contended };
+	struct fields f = { .ts = ts, .latency = wait, .flags = contended };
 	struct lunatik_counters *c;
 
 	if (!s)
 		return;
 	c = tally(LUNATIK_EV_LOCK, s, serial, name, 0);
 	if (c) {
-		c->held_since = bpf_ktime_get_ns();
+		c->held_since = ts;
 		if (contended)
 			__sync_fetch_and_add(&c->contended, 1);
 	}
@@ -850,10 +851,11 @@ int lunatik_lock_entry(struct pt_regs *ctx)
 int lunatik_lock_return(struct pt_regs *ctx)
 {
 	struct stash *st = stash_take(FN_LOCK);
+	__u64 now = bpf_ktime_get_ns();
 
 	if (st && st->state)
-		on_lock(st->state, st->serial, name_at(st->state),
-			bpf_ktime_get_ns() - st->ts, st->arg);
+		on_lock(st->state, st->serial, name_at(st->state), now - st->ts,
+			st->arg, now);
 	return 0;
 }
 
@@ -937,7 +939,7 @@ int lunatik_deny_rawtp(struct bpf_raw_tracepoint_args *ctx)
 int lunatik_lock_rawtp(struct bpf_raw_tracepoint_args *ctx)
 {
 	on_lock(TP_ARG(0), TP_ARG(1), TP_ARG(2), TP_ARG(3),
-		(__u8)TP_ARG(4) ? LUNATIK_LOCK_CONTENDED : 0);
+		(__u8)TP_ARG(4) ? LUNATIK_LOCK_CONTENDED : 0, TP_ARG(5));
 	return 0;
 }
 

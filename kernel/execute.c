@@ -285,7 +285,7 @@ int lunatik_run(lunatik_State *s, const char *code, size_t len, char *out,
 LUNATIK_PROBE void lunatik_lock(lunatik_State *s)
 {
 	bool contended;
-	u64 t0;
+	u64 t0, t1;
 
 	if (!trace_lunatik_lock_enabled()) {
 		spin_lock(&s->lock);
@@ -295,7 +295,8 @@ LUNATIK_PROBE void lunatik_lock(lunatik_State *s)
 	contended = !spin_trylock(&s->lock);
 	if (contended)
 		spin_lock(&s->lock);
-	trace_lunatik_lock(LUNATIK_TP_STATE(s), ktime_get_ns() - t0, contended);
+	t1 = ktime_get_ns();
+	trace_lunatik_lock(LUNATIK_TP_STATE(s), t1 - t0, contended, t1);
 }
 
 LUNATIK_PROBE void lunatik_unlock(lunatik_State *s)

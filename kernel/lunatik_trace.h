@@ -213,11 +213,15 @@ DEFINE_EVENT(lunatik_alloc, lunatik_deny,
 		 size_t osize, size_t nsize, size_t curralloc, size_t maxalloc),
 	TP_ARGS(s, serial, name, osize, nsize, curralloc, maxalloc));
 
-/* s->lock acquired: how long it took, and whether it was held then. */
+/*
+ * s->lock acquired: how long it took, whether it was held then, and when
+ * it was taken (ktime, ns: the time a tracer gives the acquisition, not
+ * that of its own later run; not a recorded field, ftrace stamps its own).
+ */
 TRACE_EVENT(lunatik_lock,
 	TP_PROTO(const lunatik_State *s, u64 serial, const char *name,
-		 u64 wait_ns, bool contended),
-	TP_ARGS(s, serial, name, wait_ns, contended),
+		 u64 wait_ns, bool contended, u64 acquired_ns),
+	TP_ARGS(s, serial, name, wait_ns, contended, acquired_ns),
 	TP_STRUCT__entry(
 		LUNATIK_TP_STATE_FIELDS
 		__field(u64, wait_ns)

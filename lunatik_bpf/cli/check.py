@@ -2,7 +2,9 @@
 (and scenarios of your own) against the module or the user-space library
 while tracing, and judges every scenario by the tracer's checks.
 
-    lunatik-check                          # the kernel module (kprobes)
+    lunatik-check                          # the kernel module (its tracepoints;
+                                           # kprobes when unload runs)
+    lunatik-check --probes kprobe          # the module through kprobes
     lunatik-check --user                   # build/user/liblunatik.so, in-process
     lunatik-check --user -L build/user-fault-put_nodec/liblunatik.so
     lunatik-check --scenario mine.py --scenario mine.lua --only mine
@@ -75,6 +77,7 @@ class RunResult:
     results: list[ScenarioResult]
     seconds: float
     compile_seconds: float
+    probes: str = ""        # the mechanism the session attached
 
     @property
     def findings(self) -> list[Finding]:
@@ -96,10 +99,12 @@ class Runner:
     its end marker (a lookup of a name no state has, MARK_PREFIX + n) are
     that scenario's."""
 
-    def __init__(self, states: States, program: Program, library: Path | None) -> None:
+    def __init__(self, states: States, program: Program, library: Path | None,
+                 probes: str | None = None) -> None:
         self.states = states
         self.program = program
         self.library = library
+        self.probes = probes
         self._lock = threading.Lock()
         self._observer: Observer | None = None
         self._findings: list[Finding] = []
@@ -124,7 +129,7 @@ class Runner:
         from ..tracer import Tracer
         self.states.close_all()     # no state lives into the trace
         self.tracer = Tracer(program=self.program, library=self.library,
-                             on_event=self._on_event)
+                             on_event=self._on_event, probes=self.probes)
         results: list[ScenarioResult] = []
         self.tracer.start()
         try:
@@ -220,7 +225,8 @@ class Runner:
 
 def text_report(run: RunResult, out: TextIO) -> None:
     print(f"lunatik-check: {run.backend} backend, {run.target} "
-          f"(BPF compiled in {run.compile_seconds:.1f} s)", file=out)
+          f"(BPF compiled in {run.compile_seconds:.1f} s"
+          + (f", attached {run.probes}s" if run.probes else "") + ")", file=out)
     for r in run.results:
         print(f"\n== {r.name}: {r.scenario.doc}", file=out)
         if r.status == "skip":
@@ -361,9 +367,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="list the scenarios and the checks, then exit")
     p.add_argument("--ringbuf-pages", type=int, default=RINGBUF_PAGES,
                    help="ring buffer size in pages (a power of two)")
+    p.add_argument("--probes", choices=("auto", "tracepoint", "kprobe"), default="auto",
+                   help="how the module is traced: its tracepoints, or kprobes; auto: its "
+                        "tracepoints, or kprobes when a scenario unloads the module (raw "
+                        "tracepoints hold it)")
     args = p.parse_args(argv)
     if args.library is not None and not args.user:
         p.error("-L picks a user-space library: add --user")
+    if args.user and args.probes != "auto":
+        p.error("--probes chooses how the module is traced; the library is traced "
+                "with uprobes")
     if args.ringbuf_pages <= 0 or args.ringbuf_pages & (args.ringbuf_pages - 1):
         p.error("--ringbuf-pages must be a power of two")
     return args
@@ -371,6 +384,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 class UsageError(Exception):
     pass
+
+
+HELD = ("raw tracepoints hold the module, so it cannot be unloaded under "
+        "--probes tracepoint (auto or kprobe traces it with kprobes)")
+
+
+def mechanism_for(args: argparse.Namespace, scenarios: list[Scenario]) -> str | None:
+    """The session's probes: the library's uprobes (None); for the module
+    what --probes says, auto being kprobes when a scenario unloads it."""
+    if args.user:
+        return None
+    if args.probes == "auto" and any(sc.ends_session for sc in scenarios):
+        return "kprobe"
+    return args.probes
 
 
 def select(args: argparse.Namespace, backend: str
@@ -397,6 +424,8 @@ def select(args: argparse.Namespace, backend: str
     run, skipped = [], []
     for sc in every:
         reason = sc.skip_reason(backend)
+        if not reason and sc.ends_session and args.probes == "tracepoint":
+            reason = HELD
         if reason:
             skipped.append(ScenarioResult(sc, status="skip", skip=reason))
         else:
@@ -435,9 +464,10 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
         library = Path(states.backend.library_path)     # type: ignore[attr-defined]
     program = Program(backend, "stream", args.ringbuf_pages)
     try:
-        runner = Runner(states, program, library)
+        runner = Runner(states, program, library, mechanism_for(args, scenarios))
         results = runner.run(scenarios, skipped) if scenarios else list(skipped)
         target = runner.tracer.target if runner.tracer else str(library or "lunatik")
+        probes = runner.tracer.probes if runner.tracer else ""
     finally:
         program.close()
         try:
@@ -445,7 +475,8 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
         except Exception:  # noqa: BLE001 - e.g. the module went away
             pass
         states.disconnect()
-    run = RunResult(backend, target, results, time.monotonic() - t, program.compile_seconds)
+    run = RunResult(backend, target, results, time.monotonic() - t, program.compile_seconds,
+                    probes)
     if args.json:
         json_report(run, out)
     else:

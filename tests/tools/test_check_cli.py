@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lunatik_bpf.checks import CHECKS
+from lunatik_bpf.cli.check import HELD, mechanism_for, parse, select
 from lunatik_bpf.scenarios import BUILTIN
 
 REPO = Path(__file__).resolve().parents[2]
@@ -210,9 +211,28 @@ def test_kernel_module_passes_every_scenario_with_unload(tmp_path):
     report = tmp_path / "report.xml"
     done = lunatik_check("--junit", report, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
+    # raw tracepoints would hold the module: auto traces a run that unloads
+    # it with kprobes, and says so
+    assert "attached kprobes)" in done.stdout.splitlines()[0]
     for sc in BUILTIN:
         assert f"-> {sc.name}: ok (0 findings" in done.stdout
     suite, cases = junit(report)
     assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == \
         ("0", "0", "0")
     assert Path("/sys/module/lunatik").is_dir()     # loaded again after unload
+
+
+def test_the_mechanism_follows_the_unload_scenario():
+    """Raw tracepoints hold the module: a kernel run that unloads it is
+    traced with kprobes under auto, and under --probes tracepoint the unload
+    scenario is skipped with its reason."""
+    run, _ = select(parse([]), "kernel")
+    assert run[-1].ends_session and mechanism_for(parse([]), run) == "kprobe"
+    only = parse(["--only", "create"])
+    assert mechanism_for(only, select(only, "kernel")[0]) == "auto"
+    tp = parse(["--probes", "tracepoint"])
+    run, skipped = select(tp, "kernel")
+    assert not any(sc.ends_session for sc in run)
+    assert [(r.name, r.skip) for r in skipped] == [("unload", HELD)]
+    assert mechanism_for(tp, run) == "tracepoint"
+    assert mechanism_for(parse(["--user"]), select(parse(["--user"]), "user")[0]) is None
