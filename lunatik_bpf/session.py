@@ -224,8 +224,11 @@ class Tracer:
                 self.program.bpf.ring_buffer_poll(int(self.interval * 1000))
             else:
                 self._stop.wait(self.interval)
-                self._last_summary = self._read_summary()
+                # every map read whole: only for someone who listens (the
+                # session's end and summary() read them anyway); on a small
+                # machine the reads take the CPU the traced code runs on
                 if self.on_summary is not None:
+                    self._last_summary = self._read_summary()
                     self.on_summary(self._last_summary)
             self._note_drops()
             if self._module_gone():
