@@ -19,7 +19,7 @@ from . import native
 from .checks import Finding
 from .events import Event
 from .observer import Observer
-from .program import (MODULE, Attachment, Program, ProgramKey, Target, TracerError,
+from .program import (MODULE, Program, ProgramKey, Target, TracerError,
                       attach_plan, import_bcc, mechanism, module_identity, require_root,
                       resolve_mechanism, resolve_target)
 from .summary import Summary, summary_from_rows
@@ -97,11 +97,6 @@ class Tracer:
     @property
     def findings(self) -> list[Finding]:
         return self._native.findings if self._native is not None else self.observer.findings
-
-    @property
-    def _attached(self) -> list[Attachment]:
-        """What the session's program has attached (bench/throughput counts them)."""
-        return self.program.attached if self.program is not None else []
 
     def _use_native(self) -> bool:
         wanted = self.native_observer
