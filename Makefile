@@ -9,7 +9,7 @@ BUILD := $(TOP)/build
 KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -E -- '-amd64$$' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all setup build test test-host test-vm demo bench clean
+.PHONY: all setup build test test-host test-vm test-debug demo bench clean
 all: build
 
 # Installs what is missing (apt, venv, pip), links headers, mounts tracefs.
@@ -23,6 +23,7 @@ include mk/user.mk
 include mk/kmod.mk
 include mk/bench.mk
 include mk/native.mk
+include mk/debug.mk
 
 build: setup lua user kmod native
 

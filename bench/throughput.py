@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lunatik_bpf import layout
+
 from .figures import Figure
 
 REPO = Path(__file__).resolve().parents[1]
@@ -406,6 +408,8 @@ class Bpftrace(Peer):
 
     def script(self) -> Path:
         text = PEER_BT.read_text()
+        for name, offset in layout.for_backend(self.backend).offsets:
+            text = text.replace(f"@{name}@", str(offset))
         if self.backend == "user":
             text = text.replace("@E@", f"uprobe:{LIBRARY}:").replace("@R@", f"uretprobe:{LIBRARY}:")
             lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("//kernel:")]

@@ -8,15 +8,16 @@
  * lunatik_states_init() and a write to /sys/module/lunatik/parameters/
  * changes the limit for what comes next. live_states and live_bytes are
  * read-only views of the table (how many states, the sum of their
- * curralloc), for tests and operators.
+ * curralloc), for tests and operators. layout is where a tracer finds the
+ * fields of a state in this build (probes.h).
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
-#include <linux/rcupdate.h>
 
 #include "lunatik.h"
+#include "probes.h"
 #include "netlink.h"
 
 unsigned long lunatik_default_maxalloc = 1UL << 20;
@@ -111,6 +112,26 @@ MODULE_PARM_DESC(live_states, "how many states are in the table (read-only)");
 module_param_cb(live_bytes, &lunatik_live_bytes_ops, NULL, 0444);
 MODULE_PARM_DESC(live_bytes, "sum of the states' curralloc (read-only)");
 
+/* The generated offsets (offsets.c), as "name value" lines. */
+static int lunatik_get_layout(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer,
+			  "LUNATIK_OFF_L %d\nLUNATIK_OFF_LOCK %d\nLUNATIK_OFF_USERS %d\n"
+			  "LUNATIK_OFF_MAXALLOC %d\nLUNATIK_OFF_CURRALLOC %d\n"
+			  "LUNATIK_OFF_NAME %d\nLUNATIK_STATE_SIZE %d\n"
+			  "LUNATIK_OFF_STATS %d\n",
+			  LUNATIK_OFF_L, LUNATIK_OFF_LOCK, LUNATIK_OFF_USERS,
+			  LUNATIK_OFF_MAXALLOC, LUNATIK_OFF_CURRALLOC,
+			  LUNATIK_OFF_NAME, LUNATIK_STATE_SIZE, LUNATIK_OFF_STATS);
+}
+
+static const struct kernel_param_ops lunatik_layout_ops = {
+	.get = lunatik_get_layout,
+};
+
+module_param_cb(layout, &lunatik_layout_ops, NULL, 0444);
+MODULE_PARM_DESC(layout, "offsets of a state's fields, for tracers (read-only)");
+
 static int __init lunatik_module_init(void)
 {
 	int err;
@@ -133,8 +154,6 @@ static void __exit lunatik_module_exit(void)
 	/* No request runs once the family is gone; then close every state. */
 	lunatik_netlink_exit();
 	lunatik_states_exit();
-	/* Wait for RCU callbacks that free states before the code goes. */
-	rcu_barrier();
 }
 
 module_init(lunatik_module_init);

@@ -18,17 +18,16 @@
 #endif
 
 /*
- * lunatik_State as the tracer reads it. spinlock_t and refcount_t are 4 bytes
- * in the kernel configs we target (no spinlock debugging) and in the
- * user-space shims; states.c asserts every offset at build time.
+ * lunatik_State as the tracer reads it: LUNATIK_OFF_<field> and
+ * LUNATIK_STATE_SIZE. They are generated for each build (offsets.c), since
+ * lock debugging changes the size of spinlock_t, and states.c asserts them.
+ * The BPF text gets them as -D flags, from the module it traces
+ * (/sys/module/lunatik/parameters/layout) or the library's build.
  */
-#define LUNATIK_OFF_L		16
-#define LUNATIK_OFF_LOCK	24
-#define LUNATIK_OFF_USERS	28
-#define LUNATIK_OFF_MAXALLOC	32
-#define LUNATIK_OFF_CURRALLOC	40
-#define LUNATIK_OFF_NAME	48
-#define LUNATIK_STATE_SIZE	112
+#if !defined(__BPF_TRACING__) && !defined(LUNATIK_OFFSETS_H)
+#include <lunatik_offsets.h>
+#endif
+
 #define LUNATIK_PROBE_NAME_MAX	64	/* == LUNATIK_NAME_MAXSIZE */
 
 /*
@@ -37,9 +36,8 @@
  * every allocation: the summary tracer folds these counters into its maps
  * at the boundaries (create, unlock, free) instead. They change only where
  * curralloc does, so under the same exclusion (s->lock, or no users yet or
- * any more).
+ * any more). The tracer finds them at LUNATIK_OFF_STATS from the state.
  */
-#define LUNATIK_OFF_STATS	LUNATIK_STATE_SIZE
 #define LUNATIK_STATS_SLOTS	65	/* fls64() of a size: 0 .. 64 */
 
 struct lunatik_stats {

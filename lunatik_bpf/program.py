@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .events import BPF_DIR, Event, RawDecoder
+from .layout import Layout, LayoutError, for_backend
 from .summary import drop_cause_name
 
 KERNEL_DIR = BPF_DIR.parent / "kernel"
@@ -413,6 +414,7 @@ class ProgramKey:
     backend: str
     mode: str
     ringbuf_pages: int
+    layout: tuple[tuple[str, int], ...]
 
 
 Sink = Callable[[Any], None]
@@ -425,12 +427,14 @@ class Program:
     def __init__(self, backend: str = "user", mode: str = "stream",
                  ringbuf_pages: int = 1024, states_max: int = 16384,
                  defines: tuple[str, ...] = (),
-                 extra_source: Path | None = None) -> None:
+                 extra_source: Path | None = None,
+                 layout: Layout | None = None) -> None:
         """states_max: how many states (address and name) the summary maps
         hold; an update past that counts as a drop. defines: more -D
         flags (NAME=VALUE). extra_source: BPF text compiled after the
         product's, with its maps and helpers in scope (the bench's producer,
-        bench/producer.bpf.c)."""
+        bench/producer.bpf.c). layout: the offsets of a state's fields
+        (default: the loaded module's, or the library's build; layout.py)."""
         if backend not in ("user", "kernel"):
             raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
         if mode not in ("stream", "summary"):
@@ -439,7 +443,11 @@ class Program:
             raise ValueError(f"ringbuf_pages must be a power of two, not {ringbuf_pages}")
         if states_max < 1:
             raise ValueError(f"states_max must be positive, not {states_max}")
-        self.key = ProgramKey(backend, mode, ringbuf_pages)
+        try:
+            self.layout = layout or for_backend(backend)
+        except LayoutError as exc:
+            raise TracerError(str(exc)) from None
+        self.key = ProgramKey(backend, mode, ringbuf_pages, self.layout.offsets)
         bcc = import_bcc()
         require_root()
         require_headers()
@@ -448,7 +456,7 @@ class Program:
                   f"-DLUNATIK_STREAM={1 if mode == 'stream' else 0}",
                   f"-DLUNATIK_RINGBUF_PAGES={ringbuf_pages}",
                   f"-DLUNATIK_STATES_MAX={states_max}",
-                  "-Wno-macro-redefined"] + [f"-D{d}" for d in defines]
+                  "-Wno-macro-redefined"] + self.layout.cflags() + [f"-D{d}" for d in defines]
         t0 = time.monotonic()
         try:
             if extra_source is None:

@@ -18,8 +18,9 @@ from typing import Any, Callable
 from . import native
 from .checks import Finding
 from .events import Event
+from .layout import of_loaded_module
 from .observer import Observer
-from .program import (MODULE, Program, ProgramKey, Target, TracerError,
+from .program import (MODULE, Program, Target, TracerError,
                       attach_plan, import_bcc, mechanism, module_identity, require_root,
                       resolve_mechanism, resolve_target)
 from .summary import Summary, summary_from_rows
@@ -45,7 +46,7 @@ class Tracer:
         "kprobe" for the module, "uprobe" for the library; "auto" takes
         the module's tracepoints when it has them (program.resolve_mechanism),
         and self.probes says which once the session has started."""
-        if program is not None and program.key != ProgramKey(backend, mode, ringbuf_pages):
+        if program is not None:
             # the program decides: backend/mode/ring size follow it
             backend, mode, ringbuf_pages = (program.key.backend, program.key.mode,
                                             program.key.ringbuf_pages)
@@ -130,6 +131,11 @@ class Tracer:
             self.program = Program(self.backend, self.mode, self.ringbuf_pages)
         if self.program.busy:
             raise TracerError("this Program is in use by another Tracer session")
+        running = of_loaded_module() if self.backend == "kernel" else None
+        if running is not None and not running.same_offsets(self.program.layout):
+            raise TracerError(f"this Program reads states with the layout of "
+                              f"{self.program.layout.source}; the loaded module's "
+                              f"differs ({running.source}): compile a new one")
         self.program.busy = True
         self._running = True
         try:

@@ -17,7 +17,8 @@ command inside as root. Around the command, in either place:
     the run even if the command passed.
 
 The exit status is the command's (or 1 for a splat or a failed rmmod,
-125 when the guest never reported one: it crashed or did not boot). The
+124 when it ran past --timeout, 125 when the guest never reported one: it
+crashed or did not boot). The
 guest writes it to a file under build/vm/, which the host reads back.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -37,6 +39,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import debugkernel
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
@@ -56,6 +60,7 @@ DENY_LIST: tuple[str, ...] = (
 _DENY_RE = re.compile("|".join(DENY_LIST))
 
 STATUS_NO_REPORT = 125
+STATUS_TIMEOUT = 124        # as timeout(1)
 
 
 def deny_matches(log: str) -> list[str]:
@@ -110,6 +115,8 @@ class GuestRun:
     module: Path | None = MODULE
     params: list[str] = field(default_factory=list)
     status_file: Path | None = None
+    timeout: float | None = None    # seconds; past it the command is killed
+    debug: bool = False             # the debug kernel: prove its checkers, kmemleak
 
     def run(self) -> int:
         mount_tracing()
@@ -117,6 +124,8 @@ class GuestRun:
         inserted = False
         status = 1
         try:
+            if self.debug and not self.debug_ready(before):
+                return status
             if self.module is not None:
                 inserted = insmod(self.module, self.params)
                 if not inserted:
@@ -125,6 +134,8 @@ class GuestRun:
         finally:
             if inserted and module_loaded() and not rmmod():
                 status = status or 1
+            if self.debug:
+                status = self.check_leaks(status)
             log = kernel_log()
             status = self.check_log(log[len(before):] if log.startswith(
                 before) else log, status)
@@ -132,14 +143,76 @@ class GuestRun:
                 self.status_file.write_text(f"{status}\n")
         return status
 
+    @staticmethod
+    def debug_ready(boot_log: str) -> bool:
+        """The debug kernel's checkers are on (their boot lines, shown),
+        and what they found before the module came is the kernel's own."""
+        found, missing = debugkernel.checkers_on(boot_log)
+        for name, line in found.items():
+            print(f"vm: {name} is on: {line}", flush=True)
+        if missing:
+            print(f"vm: not a debug kernel: no {', '.join(missing)} in its boot log",
+                  file=sys.stderr)
+            return False
+        own = deny_matches(boot_log)
+        if own:
+            print(f"vm: before the module was loaded the kernel reported {len(own)} "
+                  f"lines of its own (not counted), first: {own[0]}", flush=True)
+        if not debugkernel.kmemleak_clear():
+            print("vm: kmemleak cannot be cleared", file=sys.stderr)
+            return False
+        return True
+
+    @staticmethod
+    def check_leaks(status: int) -> int:
+        leaks = debugkernel.kmemleak_scan()
+        if not leaks.strip():
+            print("vm: kmemleak: no leak after rmmod and a forced scan", flush=True)
+            return status
+        print(f"---- kmemleak ----\n{leaks.rstrip()}\n---- end of kmemleak ----",
+              flush=True)
+        print(f"vm: kmemleak suspects {leaks.count('unreferenced object')} leaks",
+              file=sys.stderr)
+        return status or 1
+
     def command_status(self) -> int:
         env = dict(os.environ, LUNATIK_KO=str(self.module or ""),
                    LUNATIK_VM="1")
         try:
-            return subprocess.call(self.command, env=env)
+            proc = subprocess.Popen(self.command, env=env, start_new_session=True)
         except OSError as exc:
             print(f"vm: cannot run {self.command[0]}: {exc}", file=sys.stderr)
             return 127
+        try:
+            return proc.wait(timeout=self.timeout)
+        except KeyboardInterrupt:       # its own session: pass ^C on
+            os.killpg(proc.pid, signal.SIGINT)
+            return proc.wait()
+        except subprocess.TimeoutExpired:
+            self.report_hang(proc)
+            return STATUS_TIMEOUT
+
+    def report_hang(self, proc: subprocess.Popen[bytes]) -> None:
+        """Past the deadline: what each of the command's tasks is doing in
+        the kernel (a hung syscall shows there, not in Python), then kill
+        them all. The kernel log check that follows shows sysrq's report of
+        the blocked tasks."""
+        print(f"vm: the command ran past its {self.timeout:.0f} s deadline; "
+              f"the kernel stacks of its tasks:", file=sys.stderr, flush=True)
+        for task in sorted(Path("/proc").glob("[0-9]*/task/[0-9]*")):
+            try:
+                if os.getsid(int(task.parent.parent.name)) != proc.pid:
+                    continue
+                comm = (task / "comm").read_text().strip()
+                stack = (task / "stack").read_text()
+            except (OSError, ValueError):
+                continue
+            print(f"  task {task.name} ({comm}):\n{stack}", file=sys.stderr)
+        with contextlib.suppress(OSError):
+            Path("/proc/sysrq-trigger").write_text("w")     # blocked tasks
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
     @staticmethod
     def check_log(log: str, status: int) -> int:
@@ -221,20 +294,26 @@ class VM:
     kvm: bool | None = None     # None: kvm_usable()
     vng: str = "vng"
     verbose: bool = False       # show the guest's console (kernel log)
+    tree: Path | None = None    # a built kernel tree to boot instead of /boot's
+    append: tuple[str, ...] = ()    # more kernel command line
 
     def vng_argv(self, inner: list[str]) -> list[str]:
-        kernel = Path(f"/boot/vmlinuz-{self.kver}")
+        kernel = self.tree or Path(f"/boot/vmlinuz-{self.kver}")
         use_kvm = kvm_usable() if self.kvm is None else self.kvm
         argv = [self.vng, "--run", str(kernel), "--cpus", str(self.cpus),
                 "--memory", self.memory, "--rwdir", str(BUILD),
                 "--cwd", str(Path.cwd())]
+        append = list(self.append)
         if not use_kvm:
             # Under TCG the guest's clocksource watchdog drops the TSC and
             # falls back to the HPET, whose every read is an emulated MMIO
             # access of microseconds: each timestamp (ktime in the BPF
             # programs, the scheduler's clock) would cost what no real
             # machine pays. The emulated TSC is monotonic across vCPUs.
-            argv += ["--disable-kvm", "--append", "tsc=reliable clocksource=tsc"]
+            argv.append("--disable-kvm")
+            append = ["tsc=reliable", "clocksource=tsc", *append]
+        if append:
+            argv += ["--append", " ".join(append)]
         if self.verbose:
             argv.append("--verbose")
         argv += ["--exec", shlex.join(inner)]
@@ -300,6 +379,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="do not insert the module")
     p.add_argument("--param", action="append", default=[],
                    help="module parameter name=value (repeatable)")
+    p.add_argument("--kernel-tree", type=Path, default=None, metavar="DIR",
+                   help="boot this built kernel tree (make test-debug's)")
+    p.add_argument("--debug", action="store_true",
+                   help="the debug kernel: show that KASAN, lockdep and kmemleak are "
+                   "on, report every KASAN finding, scan for leaks after rmmod")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="kill the command past this many seconds, after showing "
+                   "its tasks' kernel stacks (exit status 124)")
     p.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--status-file", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--t0", type=float, help=argparse.SUPPRESS)
@@ -320,6 +407,10 @@ def guest_options(args: argparse.Namespace) -> list[str]:
         out += ["--module", str(args.module.resolve())]
     for param in args.param:
         out += ["--param", param]
+    if args.timeout is not None:
+        out += ["--timeout", repr(args.timeout)]
+    if args.debug:
+        out.append("--debug")
     return out + ["--", *args.command]
 
 
@@ -331,17 +422,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"vm: guest up {time.time() - args.t0:.1f} s after the "
                   f"host started it", file=sys.stderr, flush=True)
         return GuestRun(args.command, module, args.param,
-                        args.status_file).run()
+                        args.status_file, args.timeout, args.debug).run()
     kver = args.kernel or default_kver()
-    direct = host_can_load(kver) if args.direct is None else args.direct
+    if args.kernel_tree is not None:
+        direct = False          # a kernel of our own boots only in the VM
+    else:
+        direct = host_can_load(kver) if args.direct is None else args.direct
     if direct:
-        return GuestRun(args.command, module, args.param).run()
+        return GuestRun(args.command, module, args.param,
+                        timeout=args.timeout, debug=args.debug).run()
     vng = find_vng()
     if vng is None:
         print("vm: virtme-ng (vng) not found", file=sys.stderr)
         return 127
-    return VM(kver, args.cpus, args.memory, args.kvm, vng,
-              args.verbose).run(guest_options(args))
+    # without multi-shot KASAN reports only its first finding
+    append = ("kasan_multi_shot",) if args.debug else ()
+    return VM(kver, args.cpus, args.memory, args.kvm, vng, args.verbose,
+              args.kernel_tree, append).run(guest_options(args))
 
 
 if __name__ == "__main__":

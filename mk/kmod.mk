@@ -33,14 +33,15 @@ kmod-clean:
 KMOD_SOURCES = $(shell cd $(TOP)/kernel && find . -path ./user -prune -o \
 	\( -name '*.[chS]' -o -name Kbuild -o -name Makefile \) ! -name '*.mod.c' -print)
 
+# $(call kmod_links,<dir>): shell commands making that tree in <dir>
+kmod_links = for f in $(KMOD_SOURCES); do \
+		mkdir -p "$(1)/$$(dirname $$f)" && ln -sfn "$(TOP)/kernel/$$f" "$(1)/$$f"; \
+	done && ln -sfn "$(BUILD)/lua" "$(1)/lua/upstream"
+
 kmod-notrace: lua
 	@if [ ! -f "$(KDIR)/Makefile" ]; then \
 		echo "kmod-notrace: no kernel build tree at $(KDIR) (KVER=$(KVER)): skipping"; \
 	else \
-		for f in $(KMOD_SOURCES); do \
-			mkdir -p "$(KMOD_NOTRACE_DIR)/$$(dirname $$f)" && \
-			ln -sfn "$(TOP)/kernel/$$f" "$(KMOD_NOTRACE_DIR)/$$f"; \
-		done && \
-		ln -sfn "$(BUILD)/lua" "$(KMOD_NOTRACE_DIR)/lua/upstream" && \
+		$(call kmod_links,$(KMOD_NOTRACE_DIR)) && \
 		$(MAKE) -C "$(KDIR)" M="$(KMOD_NOTRACE_DIR)" LUNATIK_NO_TRACEPOINTS=1 modules; \
 	fi

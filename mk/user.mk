@@ -18,15 +18,20 @@
 USER_SM := states alloc execute control klua
 USER_SM_SRCS := $(addprefix $(TOP)/kernel/,$(addsuffix .c,$(USER_SM))) \
 	$(TOP)/kernel/user/shim.c
+# the layout of lunatik_State the tracer reads (kernel/offsets.c), made as
+# Kbuild makes it for the module; every variant has the user shims' layout
+USER_GENERATED := $(BUILD)/user/generated
+USER_OFFSETS := $(USER_GENERATED)/lunatik_offsets.h
 # headers are tracked by -MMD; these make every object rebuild on a change
 # of the flags
-USER_HDRS := $(TOP)/mk/user.mk $(TOP)/mk/lua.mk
+USER_MK := $(TOP)/mk/user.mk $(TOP)/mk/lua.mk
+USER_HDRS := $(USER_MK) $(USER_OFFSETS)
 USER_CC ?= $(CC)
 USER_CFLAGS := -MMD -MP -O2 -g -Wall -fPIC -fno-strict-overflow -fno-strict-aliasing \
-	-I$(TOP)/kernel/user/include -I$(TOP)/kernel $(LUA_USER_CFLAGS) \
+	-I$(TOP)/kernel/user/include -I$(TOP)/kernel -I$(USER_GENERATED) $(LUA_USER_CFLAGS) \
 	-DKBUILD_MODNAME='"lunatik"'
 USER_TEST_CFLAGS := -O1 -g -Wall -I$(TOP)/kernel/user/include -I$(TOP)/kernel \
-	-I$(LUA_PORT) -I$(LUA_DIR) -DKBUILD_MODNAME='"lunatik-test"'
+	-I$(USER_GENERATED) -I$(LUA_PORT) -I$(LUA_DIR) -DKBUILD_MODNAME='"lunatik-test"'
 USER_LDLIBS := -lpthread
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -53,6 +58,18 @@ user-faults: $(foreach f,$(USER_FAULTS),$(BUILD)/user-fault-$(f)/liblunatik.so)
 user-check: user
 	$(BUILD)/user/lunatik-ctest
 	$(BUILD)/user/lunatik-stress
+
+# offsets.s carries "->NAME value expression" markers (linux/kbuild.h);
+# the sed is Kbuild's sed-offsets (scripts/Makefile.lib).
+$(BUILD)/user/offsets.s: $(TOP)/kernel/offsets.c $(USER_MK) | lua
+	@mkdir -p $(@D)
+	$(USER_CC) $(filter-out -MMD -MP -g,$(USER_CFLAGS)) -S -o $@ $<
+
+$(USER_OFFSETS): $(BUILD)/user/offsets.s
+	@mkdir -p $(@D)
+	{ echo '#ifndef LUNATIK_OFFSETS_H'; echo '#define LUNATIK_OFFSETS_H'; \
+	  sed -ne 's:^[[:space:]]*\.ascii[[:space:]]*"->\([^ ]*\) [$$#]*\([^ ]*\) \(.*\)".*:#define \1 \2 /* \3 */:p' $<; \
+	  echo '#endif'; } > $@.tmp && mv $@.tmp $@
 
 # The Lua sources appear once `lua` has fetched them (so that the pattern
 # rules below apply in a fresh tree).

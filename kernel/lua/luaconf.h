@@ -260,12 +260,14 @@ LUA_API void lunatik_writestringerror(const char *fmt, const char *p);
 #if defined(__KERNEL__)
 /*
 ** Error handling with our setjmp/longjmp (kernel/lua/setjmp_64.S, declared
-** in kernel/lua/include/setjmp.h). The BUG() after the jump tells the
-** compiler and objtool that LUAI_THROW never returns.
+** in kernel/lua/include/setjmp.h), which also clears KASAN's poison off
+** the frames the jump skips. The BUG() after the jump tells the compiler
+** and objtool that LUAI_THROW never returns.
 */
 #include <setjmp.h>
 #include <linux/bug.h>
-#define LUAI_THROW(L,c)	do { lunatik_longjmp((c)->b, 1); BUG(); } while (0)
+#define LUAI_THROW(L,c)	do { lunatik_unpoison_jump((c)->b); \
+				     lunatik_longjmp((c)->b, 1); BUG(); } while (0)
 #define LUAI_TRY(L,c,a)	if (lunatik_setjmp((c)->b) == 0) { a }
 #define luai_jmpbuf	lunatik_jmp_buf
 

@@ -3,6 +3,7 @@ tests: nothing is booted here)."""
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -45,6 +46,19 @@ def test_guest_run_reports_status(tmp_path: Path) -> None:
     assert vm.GuestRun.check_log("[ 1.0] BUG: oops", 0) == 1
     assert vm.GuestRun.check_log("[ 1.0] BUG: oops", 5) == 5
     assert run.command_status() == 7
+
+
+def test_guest_run_kills_a_hung_command(capfd: pytest.CaptureFixture[str]) -> None:
+    """Past its deadline the command and its children are killed, with
+    their kernel stacks shown first, and the run says 124."""
+    script = "import subprocess, time; subprocess.Popen(['sleep', '600']); time.sleep(600)"
+    run = vm.GuestRun([sys.executable, "-c", script], module=None, timeout=2)
+    assert run.command_status() == vm.STATUS_TIMEOUT
+    err = capfd.readouterr().err
+    assert "ran past its 2 s deadline" in err
+    assert "(sleep):" in err and "(python" in err      # both tasks, by name
+    leftover = subprocess.run(["pgrep", "-f", "^sleep 600$"], capture_output=True)
+    assert leftover.returncode == 1, leftover.stdout       # nothing left behind
 
 
 @pytest.mark.kernel

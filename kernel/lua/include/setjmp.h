@@ -13,4 +13,26 @@ int lunatik_setjmp(lunatik_jmp_buf env) __attribute__((__returns_twice__));
 /* does not return; callers follow it with BUG() (see luaconf.h) */
 void lunatik_longjmp(lunatik_jmp_buf env, int val);
 
+#if defined(CONFIG_KASAN_GENERIC) && defined(CONFIG_KASAN_STACK)
+#include <asm/asm.h>
+void __asan_allocas_unpoison(const void *stack_top, const void *stack_bottom);
+
+/*
+ * The frames a longjmp skips never return, so KASAN's poison on their
+ * locals' redzones stays in the shadow, and what runs on that stack next
+ * (the next calls, an interrupt's unwinder) is reported out of bounds.
+ * As the kernel does before its own non-local jumps
+ * (kasan_unpoison_task_stack_below, which modules cannot call), unpoison
+ * from here up to the frame the jump returns to (env[6], its rsp):
+ * __asan_allocas_unpoison is the exported form of that range unpoisoning.
+ */
+static __always_inline void lunatik_unpoison_jump(lunatik_jmp_buf env)
+{
+	__asan_allocas_unpoison((const void *)current_stack_pointer,
+				(const void *)env[6]);
+}
+#else
+static __always_inline void lunatik_unpoison_jump(lunatik_jmp_buf env) { }
+#endif
+
 #endif

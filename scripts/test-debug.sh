@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make test-debug: the kernel tests in the VM on the debug kernel
+# (scripts/debug-kernel.sh), with the module built against it
+# (build/kmod-debug). The harness shows the boot lines proving KASAN,
+# lockdep and kmemleak on, fails on any splat in the kernel log (lockdep,
+# KASAN, UBSAN, sleeping in atomic context, WARN, BUG), and scans kmemleak
+# after rmmod.
+#
+# KASAN, lockdep and slub_debug make the emulated VM several times slower,
+# so by default this runs the subset that reaches every kernel path: the
+# module's life cycle, the netlink matrix, concurrency and soak, the
+# tracer's kernel tests, the layout, the fault-injection sweep and the
+# Lua-error storm. LUNATIK_DEBUG_TESTS=all runs every kernel test.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PY=$top/.venv/bin/python
+mkdir -p build/results
+
+tree=$(bash scripts/debug-kernel.sh) || exit 1
+printf 'test-debug: kernel %s, built in %s s, from %s\n' \
+	"$(cat "$tree/include/config/kernel.release")" \
+	"$(cat "$tree/../build-seconds" 2>/dev/null || echo '?')" "$tree"
+
+if [ "${LUNATIK_DEBUG_TESTS:-subset}" = all ]; then
+	tests=(tests)
+else
+	tests=(
+		tests/kernel/test_module.py tests/kernel/test_netlink.py
+		tests/kernel/test_layout.py tests/kernel/test_lua_errors.py
+		tests/test_concurrency.py tests/tracer/test_soak.py
+		tests/tracer/test_kernel.py tests/tracer/test_mechanisms.py
+		tests/tracer/test_fault_injection.py
+	)
+fi
+
+start=$(date +%s)
+# Through a pipe, as in scripts/test.sh (the guest shares this filesystem).
+"$PY" -m lunatik_bpf.vm --kernel-tree "$tree" --debug --memory 3G --timeout 2700 \
+	--module build/kmod-debug/lunatik.ko -- \
+	"$PY" -m pytest -m kernel -p no:cacheprovider --junitxml=build/results/debug.xml \
+	"${tests[@]}" 2>&1 | cat
+status=${PIPESTATUS[0]}
+printf '\ntest-debug: %s in %d s\n' \
+	"$([ "$status" -eq 0 ] && echo passed || echo "FAILED ($status)")" $(( $(date +%s) - start ))
+exit "$status"

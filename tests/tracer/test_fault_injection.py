@@ -1,0 +1,134 @@
+"""Allocation failures at every call site of the module (the debug kernel,
+make test-debug).
+
+A sweep of intervals: in each run every interval-th allocation the module
+makes in this process fails (bpf/failinject.bpf.c, at the failslab and
+fail_page_alloc injection points), over the netlink, execute and close-all
+workloads, traced. Each failure must reach the caller as its documented
+error (SystemOutOfMemory for ENOMEM, LuaMemoryError inside Lua), the
+tracer's checks must find nothing (curralloc stays exact), and the module
+must stay usable with nothing left allocated. kmemleak checks the rest
+after rmmod (the harness). The failures per call site are written to
+build/results/fault-injection.txt.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import lunatik_bpf
+from lunatik_bpf.api import States
+from lunatik_bpf.backends.kernel import PARAMETERS
+from lunatik_bpf.faultinject import FaultInjector
+from lunatik_bpf.tracer import Tracer
+from lunatik_bpf.vm import BUILD
+
+pytestmark = [pytest.mark.kernel, pytest.mark.root, pytest.mark.skipif(
+    not Path("/sys/kernel/debug/failslab").exists(),
+    reason="needs the debug kernel's fault injection (make test-debug)")]
+
+INTERVALS = (1, 2, 3, 4, 5, 7, 10, 16, 25, 40, 64)
+TIMES = 40                          # failures per run at most
+REPORT = BUILD / "results" / "fault-injection.txt"
+# what an injected failure may look like to the caller
+DOCUMENTED = (lunatik_bpf.SystemOutOfMemory, lunatik_bpf.LuaMemoryError)
+# every function of the module that allocates (kernel/*.c)
+SITES = {"lunatik_create", "lunatik_alloc", "lunatik_nl_execute", "lunatik_nl_list",
+         "lunatik_nl_info", "lunatik_nl_limits", "lunatik_tally"}
+
+CHUNK = ("local t = {} for i = 1, 300 do t[i] = string.rep('x', i % 40) .. i end "
+         "local big = string.rep('y', 20000) return #t, #big")
+
+
+def attempt(op: Callable[[], object]) -> str:
+    """Runs one operation: 'ok', or the documented error's class name."""
+    try:
+        op()
+        return "ok"
+    except DOCUMENTED as exc:
+        return type(exc).__name__
+
+
+def netlink_workload(s: States, tag: str) -> list[str]:
+    names = [f"fi_{tag}_{i}" for i in range(3)]
+    out = [attempt(lambda n=n: s.new(n, 1 << 20)) for n in names]
+    out += [attempt(s.list), attempt(s.limits), attempt(lambda: s.lookup(names[0]))]
+    out += [attempt(lambda: PARAMETERS.joinpath("live_states").read_text())]
+    for n in names:
+        if s.lookup(n) is not None:
+            s.close(n)
+    return out
+
+
+def execute_workload(s: States, tag: str) -> list[str]:
+    name = f"fi_{tag}_x"
+    out = [attempt(lambda: s.new(name, 1 << 20))]
+    if s.lookup(name) is not None:
+        out += [attempt(lambda: s.execute(name, CHUNK)) for _ in range(3)]
+        out += [attempt(lambda: s.execute(name, "return collectgarbage('count') > 0"))]
+        s.close(name)
+    return out
+
+
+def close_all_workload(s: States, tag: str) -> list[str]:
+    out = []
+    for i in range(4):
+        name = f"fi_{tag}_c{i}"
+        out.append(attempt(lambda: s.new(name, 1 << 20)))
+        if s.lookup(name) is not None:
+            out.append(attempt(lambda: s.execute(name, "g = {} for i = 1, 100 do g[i] = i end")))
+    s.close_all()
+    return out
+
+
+WORKLOADS = {"netlink": netlink_workload, "execute": execute_workload,
+             "close_all": close_all_workload}
+
+
+@pytest.fixture(scope="module")
+def injector() -> Iterator[FaultInjector]:
+    with FaultInjector("lunatik") as inj:
+        yield inj
+
+
+@pytest.mark.parametrize("workload", list(WORKLOADS))
+def test_every_failure_is_documented(injector: FaultInjector, kernel_program,
+                                     workload: str) -> None:
+    states = lunatik_bpf.connect("kernel")
+    states.close_all()
+    failures = 0
+    try:
+        with Tracer(program=kernel_program, retain=False) as tracer:
+            for interval in INTERVALS:
+                injector.arm(interval, TIMES)
+                try:
+                    outcomes = WORKLOADS[workload](states, f"{workload[:2]}{interval}")
+                finally:
+                    failures += injector.disarm()
+                assert set(outcomes) <= {"ok", "SystemOutOfMemory", "LuaMemoryError"}
+        assert [str(f) for f in tracer.findings] == [] and tracer.drops == 0
+        assert failures > 0
+        # still usable, and nothing left allocated
+        states.new("fi_after", 1 << 20)
+        assert states.execute("fi_after", "return 6 * 7") == "42"
+        states.close_all()
+        assert PARAMETERS.joinpath("live_states").read_text().strip() == "0"
+        assert PARAMETERS.joinpath("live_bytes").read_text().strip() == "0"
+    finally:
+        states.close_all()
+        states.disconnect()
+
+
+def test_every_allocation_site_failed(injector: FaultInjector) -> None:
+    """After the sweep (the tests above ran first): each allocating
+    function of the module saw a failure; the report goes to the results."""
+    by_function = injector.by_function()
+    lines = [f"fault injection: {injector.failed} failures injected in "
+             f"{injector.seen} allocations of the module (intervals {INTERVALS})"]
+    lines += [f"  {count:5d}  {site}" for site, count in sorted(injector.sites.items())]
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    assert SITES <= set(by_function), f"never failed: {SITES - set(by_function)}"
