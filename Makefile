@@ -24,11 +24,12 @@ include mk/kmod.mk
 include mk/bench.mk
 include mk/native.mk
 include mk/debug.mk
+include mk/dkms.mk
 
 build: setup lua user kmod native
 
 # The sanitizer and fault builds are test-only.
-test: build kmod-notrace user-asan user-tsan user-faults
+test: build kmod-notrace dkms-check user-asan user-tsan user-faults
 	bash scripts/test.sh
 
 demo: build

@@ -167,3 +167,4 @@ module_exit(lunatik_module_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Lunatik: named Lua states in the kernel");
 MODULE_AUTHOR("lunatik-bpf");
+MODULE_VERSION(LUNATIK_VERSION);

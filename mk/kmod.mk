@@ -31,7 +31,8 @@ kmod-clean:
 # its own, of links to kernel/'s sources only (never to its objects: the
 # compiler would write through them).
 KMOD_SOURCES = $(shell cd $(TOP)/kernel && find . -path ./user -prune -o \
-	\( -name '*.[chS]' -o -name Kbuild -o -name Makefile \) ! -name '*.mod.c' -print)
+	\( -name '*.[chS]' -o -name Kbuild -o -name Makefile -o -name dkms.conf \) \
+	! -name '*.mod.c' ! -path './generated/*' -print)
 
 # $(call kmod_links,<dir>): shell commands making that tree in <dir>
 kmod_links = for f in $(KMOD_SOURCES); do \

@@ -12,7 +12,7 @@ APT_PACKAGES=(
 	python3 python3-venv python3-dev python3-bpfcc bpfcc-tools bpftrace
 	linux-headers-amd64 linux-image-amd64
 	qemu-system-x86 busybox-static udev iproute2 ca-certificates
-	chromium linux-perf
+	chromium linux-perf dkms linux-source-6.1
 )
 
 install_apt() {
