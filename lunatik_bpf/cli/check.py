@@ -9,6 +9,7 @@ while tracing, and judges every scenario by the tracer's checks.
     lunatik-check --user -L build/user-fault-put_nodec/liblunatik.so
     lunatik-check --scenario mine.py --scenario mine.lua --only mine
     lunatik-check --junit report.xml -j    # JUnit XML, JSON lines
+    lunatik-check --tap                    # KTAP (kselftest, KUnit parsers)
     lunatik-check --list                   # the scenarios and the checks
 
 A scenario file is a Python file defining `def scenario(states): ...` (states
@@ -36,6 +37,7 @@ from ..events import Event
 from ..observer import Observer
 from ..scenarios import BUILTIN, Scenario, load_scenario
 from ..summary import drops_text
+from .ktap import ktap_report
 from .render import event_line, finding_json, verdict_lines
 
 if TYPE_CHECKING:
@@ -362,6 +364,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only this scenario (repeatable)")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
+    p.add_argument("--tap", nargs="?", const="-", metavar="FILE",
+                   help="KTAP, the kernel selftests' format: to FILE, or instead of the "
+                        "text report when no FILE is given")
     p.add_argument("-j", "--json", action="store_true", help="JSON lines")
     p.add_argument("--list", action="store_true",
                    help="list the scenarios and the checks, then exit")
@@ -377,6 +382,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if args.user and args.probes != "auto":
         p.error("--probes chooses how the module is traced; the library is traced "
                 "with uprobes")
+    if args.json and args.tap == "-":
+        p.error("-j and --tap without a FILE both want stdout: give --tap a FILE")
     if args.ringbuf_pages <= 0 or args.ringbuf_pages & (args.ringbuf_pages - 1):
         p.error("--ringbuf-pages must be a power of two")
     return args
@@ -479,8 +486,13 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
                     probes)
     if args.json:
         json_report(run, out)
+    elif args.tap == "-":
+        ktap_report(run, out)
     else:
         text_report(run, out)
+    if args.tap not in (None, "-"):
+        with open(args.tap, "w", encoding="utf-8") as tap:
+            ktap_report(run, tap)
     if args.junit is not None:
         junit_tree(run).write(args.junit, encoding="utf-8", xml_declaration=True)
     return 0 if run.ok else 1
