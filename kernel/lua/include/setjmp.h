@@ -15,7 +15,8 @@ void lunatik_longjmp(lunatik_jmp_buf env, int val);
 
 #if defined(CONFIG_KASAN_GENERIC) && defined(CONFIG_KASAN_STACK)
 #include <asm/asm.h>
-void __asan_allocas_unpoison(const void *stack_top, const void *stack_bottom);
+/* mm/kasan/generic.c: (stack_top, stack_bottom), typed as GCC's builtin */
+void __asan_allocas_unpoison(void *stack_top, long stack_bottom);
 
 /*
  * The frames a longjmp skips never return, so KASAN's poison on their
@@ -28,8 +29,7 @@ void __asan_allocas_unpoison(const void *stack_top, const void *stack_bottom);
  */
 static __always_inline void lunatik_unpoison_jump(lunatik_jmp_buf env)
 {
-	__asan_allocas_unpoison((const void *)current_stack_pointer,
-				(const void *)env[6]);
+	__asan_allocas_unpoison((void *)current_stack_pointer, (long)env[6]);
 }
 #else
 static __always_inline void lunatik_unpoison_jump(lunatik_jmp_buf env) { }
