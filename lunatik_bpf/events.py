@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-BPF_DIR = Path(__file__).resolve().parent.parent / "bpf"
+from . import data
+
+# the BPF text and its headers, as package data (lunatik_bpf/data)
+BPF_DIR = data.path()
 EVENTS_H = BPF_DIR / "events.h"
 
 

@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from . import data
+
 MODULE_LAYOUT = Path("/sys/module/lunatik/parameters/layout")
-MODULE_BUILD = REPO / "kernel" / "generated"          # make kmod
-LIBRARY_BUILD = REPO / "build" / "user" / "generated"  # make user
 HEADER = "lunatik_offsets.h"
 # every name the BPF text reads (bpf/lunatik.bpf.c)
 NAMES = ("LUNATIK_OFF_L", "LUNATIK_OFF_LOCK", "LUNATIK_OFF_USERS", "LUNATIK_OFF_MAXALLOC",
@@ -55,12 +54,14 @@ def parse(text: str, source: str) -> Layout:
 
 
 def of_build(generated: Path) -> Layout:
+    """The layout in a build's generated/lunatik_offsets.h (the module's
+    build directory, or the library's)."""
     path = generated / HEADER
     try:
         return parse(path.read_text(), str(path))
     except OSError:
-        raise LayoutError(f"{path} is missing: build the module or the library "
-                          f"first (make kmod, make user)") from None
+        raise LayoutError(f"{path} is missing: build it first (make kmod, make user)"
+                          ) from None
 
 
 def of_loaded_module(param: Path = MODULE_LAYOUT) -> Layout | None:
@@ -73,8 +74,12 @@ def of_loaded_module(param: Path = MODULE_LAYOUT) -> Layout | None:
 
 
 def for_backend(backend: str) -> Layout:
-    """The module's layout as it runs, or as this tree built it; the
-    library's as this tree built it."""
+    """The module's layout as it runs; the library's as it was built (it
+    ships beside the library, in the package's data)."""
     if backend == "kernel":
-        return of_loaded_module() or of_build(MODULE_BUILD)
-    return of_build(LIBRARY_BUILD)
+        running = of_loaded_module()
+        if running is None:
+            raise LayoutError(f"{MODULE_LAYOUT} is missing: the lunatik module is not "
+                              f"loaded (or predates its layout parameter)")
+        return running
+    return of_build(data.path())

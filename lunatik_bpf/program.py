@@ -28,7 +28,6 @@ from .events import BPF_DIR, Event, RawDecoder
 from .layout import Layout, LayoutError, for_backend
 from .summary import drop_cause_name
 
-KERNEL_DIR = BPF_DIR.parent / "kernel"
 BPF_SOURCE = BPF_DIR / "lunatik.bpf.c"
 TRACEFS = Path("/sys/kernel/tracing")
 MODULE = "lunatik"
@@ -451,7 +450,7 @@ class Program:
         bcc = import_bcc()
         require_root()
         require_headers()
-        cflags = [f"-I{BPF_DIR}", f"-I{KERNEL_DIR}",
+        cflags = [f"-I{BPF_DIR}",
                   f"-DLUNATIK_USER={1 if backend == 'user' else 0}",
                   f"-DLUNATIK_STREAM={1 if mode == 'stream' else 0}",
                   f"-DLUNATIK_RINGBUF_PAGES={ringbuf_pages}",

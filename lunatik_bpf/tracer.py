@@ -32,7 +32,7 @@ This module is the stable import point; the parts live in
 """
 from __future__ import annotations
 
-from .program import (BPF_SOURCE, KERNEL_DIR, LIBRARY_PATTERN, MECHANISMS, MODULE, PROBES,
+from .program import (BPF_SOURCE, LIBRARY_PATTERN, MECHANISMS, MODULE, PROBES,
                       SUMMARY_SKIPS, SYMBOLS, TRACEFS, TRACEPOINTS, AttachError, Attachment,
                       BccMissing, CompileError, HeadersMissing, LibraryNotFound,
                       ModuleNotLoaded, NotRoot, Program, ProgramKey, SymbolMissing, Target,
@@ -48,7 +48,7 @@ __all__ = ["Tracer", "Program", "ProgramKey", "build_program", "Summary", "State
            "LibraryNotFound", "ModuleNotLoaded", "SymbolMissing", "CompileError",
            "AttachError", "Attachment", "attach_plan", "mechanism", "MECHANISMS", "Target",
            "resolve_target", "PROBES", "SYMBOLS", "SUMMARY_SKIPS", "TRACEPOINTS", "probes",
-           "MODULE", "TRACEFS", "BPF_SOURCE", "KERNEL_DIR", "LIBRARY_PATTERN",
+           "MODULE", "TRACEFS", "BPF_SOURCE", "LIBRARY_PATTERN",
            "find_loaded_library", "mapped_as_deleted", "resolve_library", "library_symbols",
            "kernel_symbols", "module_identity", "MODULE_TRACEPOINTS", "UNLOAD_NOTE",
            "module_tracepoints", "resolve_mechanism"]

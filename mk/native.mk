@@ -12,7 +12,11 @@ NATIVE_CFLAGS := -O2 -g -Wall -Wextra -fPIC -shared -I$(TOP)/bpf
 NATIVE_LDLIBS := -ldl -lpthread
 
 .PHONY: native
-native: $(NATIVE_OBSERVE)
+native: $(NATIVE_OBSERVE) $(TOP)/lunatik_bpf/data/liblunatik-observe.so
+
+# linked into the package's data (lunatik_bpf/data), shipped in the wheel
+$(TOP)/lunatik_bpf/data/liblunatik-observe.so: $(NATIVE_OBSERVE)
+	ln -sfrn $< $@
 
 $(NATIVE_OBSERVE): $(TOP)/lunatik_bpf/native/observe.c $(TOP)/bpf/events.h $(TOP)/mk/native.mk
 	@mkdir -p $(@D)

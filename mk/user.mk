@@ -46,9 +46,18 @@ USER_FAULT_CFLAGS := -D'LUNATIK_PROBE=__attribute__((__noipa__, __weak__))'
 # its lunatik_execute longjmps back to.
 USER_FAULT_WEAKEN_exec_skip_end := lunatik_ctl_execute
 
+# The package's data (lunatik_bpf/data) links to the library and its layout:
+# the default library of the user backend, shipped in the wheel.
+PKG_DATA := $(TOP)/lunatik_bpf/data
+
 .PHONY: user user-asan user-tsan user-faults user-check
 user: $(BUILD)/user/liblunatik.so $(BUILD)/user/lunatik-ctest \
-	$(BUILD)/user/lunatik-stress
+	$(BUILD)/user/lunatik-stress $(PKG_DATA)/liblunatik.so $(PKG_DATA)/lunatik_offsets.h
+
+$(PKG_DATA)/liblunatik.so: $(BUILD)/user/liblunatik.so
+	ln -sfrn $< $@
+$(PKG_DATA)/lunatik_offsets.h: $(USER_OFFSETS)
+	ln -sfrn $< $@
 user-asan: $(BUILD)/user-asan/liblunatik.so $(BUILD)/user-asan/lunatik-ctest \
 	$(BUILD)/user-asan/lunatik-stress
 user-tsan: $(BUILD)/user-tsan/liblunatik.so $(BUILD)/user-tsan/lunatik-ctest \

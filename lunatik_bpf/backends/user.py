@@ -20,11 +20,12 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .. import data
 from ..api import Limits, StateInfo, decode_name
 from ..errors import LUA_OK, RESULT_MAX, from_lua_status, raise_for, result_too_large
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_LIBRARY = REPO / "build" / "user" / "liblunatik.so"
+# the library the package ships (lunatik_bpf/data; make user in a clone)
+DEFAULT_LIBRARY = data.path("liblunatik.so")
 LIBRARY_ENV = "LUNATIK_LIBRARY"
 
 NAME_MAXSIZE = 64           # LUNATIK_NAME_MAXSIZE

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
+from ..backends.user import DEFAULT_LIBRARY
 from ..checks import Finding
 from ..events import KINDS, Event
 from ..metrics import SummaryCollector, parse_addr, serve
@@ -42,7 +43,6 @@ from ..summary import Summary, drops_text
 from ..tracer import MODULE, UNLOAD_NOTE, Tracer, TracerError, resolve_library
 from .render import EVENT_HEADER, event_json, event_line, finding_json, verdict_lines
 
-DEFAULT_LIBRARY = Path(__file__).resolve().parents[2] / "build" / "user" / "liblunatik.so"
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -25,12 +25,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import data
 from ..checks import Finding
 from ..events import DROP_CAUSES, KIND_NAMES, Event, RawDecoder
 
-REPO = Path(__file__).resolve().parents[2]
-LIBRARY = Path(os.environ.get("LUNATIK_BUILD", REPO / "build")) / "native" / \
-    "liblunatik-observe.so"
+# the native core the package ships (lunatik_bpf/data; make native in a
+# clone), or the one of another build tree
+LIBRARY = (Path(os.environ["LUNATIK_BUILD"]) / "native" / "liblunatik-observe.so"
+           if os.environ.get("LUNATIK_BUILD") else data.path("liblunatik-observe.so"))
 
 
 class NativeMissing(RuntimeError):

@@ -1,0 +1,1 @@
+../../bpf/events.h

@@ -1,0 +1,1 @@
+../../bpf/failinject.bpf.c

@@ -1,0 +1,1 @@
+../../bpf/lunatik.bpf.c

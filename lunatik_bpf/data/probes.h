@@ -1,0 +1,1 @@
+../../kernel/probes.h
