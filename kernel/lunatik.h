@@ -45,7 +45,12 @@ struct lunatik_limits {
 };
 extern struct lunatik_limits lunatik_limits;
 
-/* ---- Lunatik generation (see ../shared/spec) ---- */
+/*
+ * ---- Lunatik generation ----
+ * The current names: create a state with its own memory limit, close it by
+ * name, look it up by name. The KLua generation below is the older API over
+ * the same table (klua.c), kept for its callers.
+ */
 lunatik_State *lunatik_newstate(size_t maxalloc, const char *name);
 int lunatik_close(const char *name);
 lunatik_State *lunatik_statelookup(const char *name);
