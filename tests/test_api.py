@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from lunatik_bpf.errors import (
     TooManyStates,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 KIB = 1024
 MAXALLOC = 256 * KIB
 
@@ -413,7 +415,6 @@ def test_two_connections_share_the_table(backend: States,
 def test_other_library_has_its_own_table(user_states: States) -> None:
     """connect("user", library=...) loads another build (the tracer runs
     the fault variants this way): its table is not the default one's."""
-    from lunatik_bpf.backends.user import REPO
     other_path = REPO / "build" / "user-fault-put_nodec" / "liblunatik.so"
     if not other_path.is_file():
         pytest.skip("no fault build (make user-faults)")

@@ -38,7 +38,7 @@ def run_suite(build: str, lib: str, env_extra: dict[str, str],
          "print(lunatik_bpf.connect('user').backend.library_path)"],
         env=env, text=True, capture_output=True, cwd=REPO)
     assert check.returncode == 0, check.stderr
-    assert check.stdout.strip() == str(library)
+    assert check.stdout.strip() == str(library.resolve())     # build/ may be a link
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not kernel",
          "-p", "no:cacheprovider", *args],
