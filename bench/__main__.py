@@ -6,7 +6,7 @@ the targets judged (bench/targets.py). The protocol: bench/protocol.py.
                     [--configs A/A,summary,...] [--vm-observer]
 
 Only one VM may run at a time on this machine: the harness
-(lunatik_bpf.vm) waits for any other boot to end. The VM half takes
+(lunatik_bpf.testing.vm) waits for any other boot to end. The VM half takes
 ~20-25 min (--quick: under ~10), the host half ~10 (--quick: ~4).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def run_part(backend: str, quick: bool, extra: list[str] | None = None) -> Table
     part += extra or []
     if backend == "kernel":
         # two CPUs: the lookups run on several threads, the tracer polls beside them
-        part = [sys.executable, "-m", "lunatik_bpf.vm", "--cpus", "2", "--"] + part
+        part = [sys.executable, "-m", "lunatik_bpf.testing.vm", "--cpus", "2", "--"] + part
     # through a pipe: the guest truncates a regular-file stdout it shares with us
     proc = subprocess.run(part, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)

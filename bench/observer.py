@@ -130,7 +130,7 @@ def _produce_main(argv: list[str]) -> int:
 
 
 def _native_library() -> Path:
-    from lunatik_bpf import native
+    from lunatik_bpf.tracing import native
     return native.LIBRARY
 
 
@@ -192,7 +192,7 @@ class Load:
 # ---- sessions ----
 
 def _tracer(prog: Any, backend: str, pid: int, **kw: Any) -> Any:
-    from lunatik_bpf.tracer import Tracer
+    from lunatik_bpf.tracing.tracer import Tracer
     if backend == "user":
         return Tracer(program=prog, library=LIBRARY, pid=pid, **kw)
     return Tracer(program=prog, **kw)
@@ -217,7 +217,7 @@ def session(prog: Any, backend: str, rate: float, seconds: float,
     if producer:
         # the tracer attaches its probes on the library as usual (the
         # producer never calls it); the records come from the bench uprobe
-        from lunatik_bpf.tracer import Tracer
+        from lunatik_bpf.tracing.tracer import Tracer
         tracer = Tracer(program=prog, library=LIBRARY, pid=load.pid, **kw)
     else:
         tracer = _tracer(prog, backend, load.pid, **kw)
@@ -274,7 +274,7 @@ def replay(prog: Any, raws: list[bytes], **kw: Any) -> tuple[float, Any]:
     ring buffer calls (Program.on_record, with the record's address as BCC
     gives it): decode, retention, observer checks; only the C-to-Python
     transition of the ctypes callback is not in it. Returns (seconds, tracer)."""
-    from lunatik_bpf.tracer import Tracer
+    from lunatik_bpf.tracing.tracer import Tracer
     size = max(len(r) for r in raws)
     block = ctypes.create_string_buffer(b"".join(r.ljust(size, b"\0") for r in raws))
     base = ctypes.addressof(block)
@@ -308,7 +308,7 @@ def _replay_memory(prog: Any, raws: list[bytes], **kw: Any) -> float:
 def _observer_memory(prog: Any, raws: list[bytes]) -> float:
     """The observer's own state (shadows, findings), bytes per event."""
     evs = [prog.decode(r) for r in raws]
-    from lunatik_bpf.observer import Observer
+    from lunatik_bpf.tracing.observer import Observer
     gc.collect()
     tracemalloc.start()
     try:
@@ -330,7 +330,7 @@ def _rss() -> float:
 
 
 def _probes(backend: str) -> int:
-    from lunatik_bpf.tracer import PROBES, TRACEPOINTS
+    from lunatik_bpf.tracing.tracer import PROBES, TRACEPOINTS
     n = sum(int(entry) + int(ret) for _, entry, ret, _tps in PROBES)
     return n + (len(TRACEPOINTS) if backend == "kernel" else 0)
 
@@ -343,7 +343,7 @@ def _retain_kw() -> dict[str, Any]:
 # ---- the figures ----
 
 def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
-    from lunatik_bpf.tracer import Program
+    from lunatik_bpf.tracing.tracer import Program
     figs: list[Figure] = []
 
     def fig(what: str, value: float, unit: str, note: str = "") -> None:
@@ -406,7 +406,7 @@ def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
             wall, cpu = offline_native(prog, sample)
             fig("decode events/s (offline, native)", wall, "events/s",
                 f"the same {len(sample)} records through the native core "
-                f"(lunatik_bpf/native/observe.c, obs_feed_many from one buffer in "
+                f"(lunatik_bpf/tracing/native/observe.c, obs_feed_many from one buffer in "
                 f"memory): the observer checks, per-kind counts, no Event objects; "
                 f"{cpu:,.0f} per CPU-second")
         # live: the event rate stepped up until the ring buffer drops
@@ -433,7 +433,7 @@ def run(backend: str, where: str, quick: bool = False) -> list[Figure]:
 def offline_native(prog: Any, sample: list[bytes]) -> tuple[float, float]:
     """(events/s wall, events per CPU-second) of the native core on sample,
     the best of a few passes, each a fresh observer over one buffer."""
-    from lunatik_bpf.native import NativeObserver
+    from lunatik_bpf.tracing.native import NativeObserver
     size = max(len(r) for r in sample)
     block = ctypes.create_string_buffer(b"".join(r.ljust(size, b"\0") for r in sample))
     walls, cpus = [], []
@@ -451,7 +451,7 @@ def offline_native(prog: Any, sample: list[bytes]) -> tuple[float, float]:
 def _native_kw() -> dict[str, Any]:
     """The native observer's Tracer options, when it is built."""
     try:
-        from lunatik_bpf import native
+        from lunatik_bpf.tracing import native
     except ImportError:
         return {}
     return {"retain": False, "native_observer": True} if native.available() else {}
@@ -520,8 +520,8 @@ def templates_of(raws: list[bytes]) -> list[bytes] | None:
     session cut after its last REMOVE that fits (whole lives: create to
     close), so that the cycle is a correct stream again and again; None
     when no whole life fits."""
-    from lunatik_bpf.events import KINDS
-    from lunatik_bpf.native import record_type
+    from lunatik_bpf.tracing.events import KINDS
+    from lunatik_bpf.tracing.native import record_type
     kind_at = record_type().kind.offset
     remove = KINDS["remove"]
     ends = [i for i, r in enumerate(raws[:TEMPLATES])
@@ -533,7 +533,7 @@ def producer_figures(fig: Callable[..., None], raws: list[bytes], quick: bool) -
     """Live figures with the bench producer (bench/producer.bpf.c), for the
     native core and for the Python observer: the same records, faster than
     any uprobe can produce them."""
-    from lunatik_bpf.tracer import Program
+    from lunatik_bpf.tracing.tracer import Program
     prog = Program("user", "stream", 1024, extra_source=PRODUCER)
     try:
         _producer_figures(fig, prog, raws, quick)

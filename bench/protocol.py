@@ -97,7 +97,7 @@ def program(backend: str, mode: str, probes: str) -> Any:
     program serves both kernel mechanisms (and the hit bench reuses it).
     Raises NotMeasured when the loaded module has no tracepoints and
     probes is "tracepoint"."""
-    from lunatik_bpf.tracer import build_program
+    from lunatik_bpf.tracing.tracer import build_program
     if backend == "kernel" and probes == "tracepoint" and not has_lunatik_tracepoints():
         raise NotMeasured(f"the loaded module has no tracepoints ({LUNATIK_EVENTS} missing)")
     key = (backend, mode)
@@ -140,7 +140,7 @@ class Ours:
                                  "BCC compile and load (one program for every mechanism)"))
 
     def start(self) -> None:
-        from lunatik_bpf.tracer import Tracer
+        from lunatik_bpf.tracing.tracer import Tracer
         kw: dict[str, Any] = {}
         if self.backend == "user":
             kw.update(library=throughput.LIBRARY, pid=-1)

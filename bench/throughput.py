@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lunatik_bpf import layout
+from lunatik_bpf.tracing import layout
 
 from .figures import Figure
 
@@ -202,7 +202,7 @@ class Ours(Session):
         self.events = 0
 
     def start(self) -> None:
-        from lunatik_bpf import tracer as tr
+        from lunatik_bpf.tracing import tracer as tr
         t0 = time.monotonic()
         program = tr.build_program(self.backend, self.name)
         # retain=False: decoded and checked, but not kept (a bench is long)
@@ -257,7 +257,7 @@ class Floor(Session):
 
     def start(self) -> None:
         from bcc import BPF
-        from lunatik_bpf.tracer import probes
+        from lunatik_bpf.tracing.tracer import probes
         t0 = time.monotonic()
         self.bpf = BPF(text=b"int nothing(void *ctx) { return 0; }")
         n = 0

@@ -5,7 +5,7 @@
  * Included by the BPF text (bpf/lunatik.bpf.c). Python never restates these
  * layouts: BCC builds ctypes classes from them (`bpf["events"].event(data)`
  * for ring-buffer records, `bpf[map].Key` / `.Leaf` for maps), and
- * lunatik_bpf/events.py only gives the fields meaning per kind.
+ * lunatik_bpf/tracing/events.py only gives the fields meaning per kind.
  *
  * BCC's ring-buffer decoder understands flat structs of scalars and scalar
  * arrays only, so struct lunatik_event is one flat record: every kind uses

@@ -8,7 +8,7 @@
  * should_fail_alloc_page (ALLOW_ERROR_INJECTION functions), and overrides
  * their return (BPF_KPROBE_OVERRIDE) when the allocating stack runs
  * through the module's text in the workload's process: every interval-th
- * such allocation fails, up to `times`. Driven by lunatik_bpf/faultinject.py.
+ * such allocation fails, up to `times`. Driven by lunatik_bpf/testing/faultinject.py.
  */
 #include <uapi/linux/ptrace.h>
 #include <uapi/asm-generic/errno-base.h>

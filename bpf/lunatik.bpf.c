@@ -12,7 +12,7 @@
  *   <tracepoint>_rawtp                 raw tracepoints on the module's own
  *                                      tracepoints: every value is an argument
  *   lunatik_contention_begin/_end      lock:contention_begin/end (kernel)
- * The loader (lunatik_bpf/program.py) picks which wrappers to attach.
+ * The loader (lunatik_bpf/tracing/program.py) picks which wrappers to attach.
  *
  * The variants, chosen at load time with -D:
  *   LUNATIK_USER=1|0          the library (user memory) or the module

@@ -1,10 +1,10 @@
 """Regression tests a Lunatik developer writes with the pytest plugin
-(lunatik_bpf.pytest_plugin, installed with the package).
+(lunatik_bpf.testing.pytest_plugin, installed with the package).
 
     .venv/bin/python -m pytest examples/regression_test.py        # the user-space library
     .venv/bin/python -m pytest examples/regression_test.py \\
         --lunatik-library build/user-fault-put_nodec/liblunatik.so   # a broken build: fails
-    .venv/bin/python -m lunatik_bpf.vm -- .venv/bin/python -m pytest \\
+    .venv/bin/python -m lunatik_bpf.testing.vm -- .venv/bin/python -m pytest \\
         examples/regression_test.py --lunatik-backend kernel      # the module, in the VM
 
 Each test drives states through `lunatik_states`; `lunatik_trace` traces
@@ -20,8 +20,7 @@ import threading
 
 import pytest
 
-from lunatik_bpf import LuaMemoryError, NoSuchState, StateExists
-from lunatik_bpf.errors import BudgetExceeded
+from lunatik_bpf import BudgetExceeded, LuaMemoryError, NoSuchState, StateExists
 
 
 def test_refcount_starts_at_one(lunatik_states, lunatik_trace):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 import lunatik_bpf
-from lunatik_bpf.cli.render import EVENT_HEADER, event_line, verdict_lines
+from lunatik_bpf.tracing.render import EVENT_HEADER, event_line, verdict_lines
 from workload import workload
 
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The generic-netlink UAPI of the lunatik module: the one definition of the
- * family, its commands and attributes. lunatik_bpf/backends/kernel.py
+ * family, its commands and attributes. lunatik_bpf/control/backends/kernel.py
  * mirrors it (and its tests check the numbers against this file), so keep it
  * plain: #defines and enums with explicit values, one per line, no macros
  * computing values.

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import StateInfo, States, connect
-from .errors import (
+from .control.api import States, connect
+from .control.errors import (
     BudgetExceeded,
     CodeTooLarge,
     InvalidLimit,
@@ -31,6 +31,7 @@ from .errors import (
     SystemOutOfMemory,
     TooManyStates,
 )
+from .control.types import StateInfo
 
 __all__ = [
     "connect", "States", "StateInfo", "Tracer",
@@ -43,6 +44,6 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "Tracer":
-        from .tracer import Tracer
+        from .tracing.tracer import Tracer
         return Tracer
     raise AttributeError(f"module 'lunatik_bpf' has no attribute {name!r}")

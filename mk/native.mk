@@ -1,6 +1,6 @@
-# The observer's native core (lunatik_bpf/native/observe.c):
+# The observer's native core (lunatik_bpf/tracing/native/observe.c):
 # build/native/liblunatik-observe.so, loaded with ctypes by
-# lunatik_bpf/native/__init__.py. It includes bpf/events.h, the record
+# lunatik_bpf/tracing/native/__init__.py. It includes bpf/events.h, the record
 # layout the BPF text (bpf/lunatik.bpf.c) uses. libbcc (its ring-buffer
 # consumer) is opened with dlopen at run time, not linked: the library
 # loads, and replays records offline, where BCC is absent.
@@ -18,6 +18,6 @@ native: $(NATIVE_OBSERVE) $(TOP)/lunatik_bpf/data/liblunatik-observe.so
 $(TOP)/lunatik_bpf/data/liblunatik-observe.so: $(NATIVE_OBSERVE)
 	ln -sfrn $< $@
 
-$(NATIVE_OBSERVE): $(TOP)/lunatik_bpf/native/observe.c $(TOP)/bpf/events.h $(TOP)/mk/native.mk
+$(NATIVE_OBSERVE): $(TOP)/lunatik_bpf/tracing/native/observe.c $(TOP)/bpf/events.h $(TOP)/mk/native.mk
 	@mkdir -p $(@D)
 	$(CC) $(NATIVE_CFLAGS) -o $@ $< $(NATIVE_LDLIBS)

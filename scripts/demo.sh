@@ -15,7 +15,7 @@ KINDS=(create remove lookup get put exec_begin exec_end deny free lock unlock co
 EVENTS=("${KINDS[@]/#/-e}")
 
 echo "== the kernel module, traced through its own tracepoints (raw tracepoints) =="
-"$PY" -m lunatik_bpf.vm -- "$TRACE" "${EVENTS[@]}" \
+"$PY" -m lunatik_bpf.testing.vm -- "$TRACE" "${EVENTS[@]}" \
 	-c "$PY examples/workload.py kernel" 2>&1 | cat	# pipes: see test.sh
 
 echo

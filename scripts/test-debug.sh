@@ -36,7 +36,7 @@ fi
 
 start=$(date +%s)
 # Through a pipe, as in scripts/test.sh (the guest shares this filesystem).
-"$PY" -m lunatik_bpf.vm --kernel-tree "$tree" --debug --memory 3G --timeout 2700 \
+"$PY" -m lunatik_bpf.testing.vm --kernel-tree "$tree" --debug --memory 3G --timeout 2700 \
 	--module build/kmod-debug/lunatik.ko -- \
 	"$PY" -m pytest -m kernel -p no:cacheprovider --junitxml=build/results/debug.xml \
 	"${tests[@]}" 2>&1 | cat

@@ -18,7 +18,7 @@ host=$?
 # the harness shows the hung tasks' kernel stacks and kills them.
 # Through a pipe: with stdout or stderr on a regular file, the guest (which shares
 # this filesystem) reopens that file and truncates what the host wrote.
-"$PY" -m lunatik_bpf.vm --timeout 2400 -- "$PY" -m pytest -m kernel \
+"$PY" -m lunatik_bpf.testing.vm --timeout 2400 -- "$PY" -m pytest -m kernel \
 	--junitxml=build/results/kernel.xml tests 2>&1 | cat
 kern=$?
 

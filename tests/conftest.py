@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.api import States
+from lunatik_bpf.control.api import States
 
 CORPUS = Path(__file__).parent / "lua_corpus"
 

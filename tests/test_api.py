@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.api import States
-from lunatik_bpf.errors import (
+from lunatik_bpf.control.api import States
+from lunatik_bpf.control.errors import (
     CodeTooLarge,
     InvalidLimit,
     InvalidName,

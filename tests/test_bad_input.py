@@ -34,8 +34,8 @@ from typing import Any
 
 import pytest
 
-from lunatik_bpf.api import SIZE_MAX, States
-from lunatik_bpf.errors import (
+from lunatik_bpf.control.api import States
+from lunatik_bpf.control.errors import (
     BUDGET_PREFIX,
     BudgetExceeded,
     CodeTooLarge,
@@ -46,6 +46,7 @@ from lunatik_bpf.errors import (
     LuaSyntaxError,
     LunatikError,
 )
+from lunatik_bpf.control.types import SIZE_MAX, decode_text
 
 KIB = 1024
 MAXALLOC = 1 << 20
@@ -190,7 +191,7 @@ def test_bad_name(backend: States, after: Aftermath, cell: str, op: str) -> None
     assert exc.value.errno == err, exc.value
     assert words in str(exc.value)
     # the str form of the name gets the same answer
-    name = NAMES[cell].decode("utf-8", "surrogateescape")
+    name = decode_text(NAMES[cell])
     with pytest.raises(InvalidName) as again:
         NAME_OPS[op](backend, name)
     assert again.value.errno == err
@@ -316,7 +317,7 @@ def test_code_on_absent_or_bad_state(backend: States, after: Aftermath) -> None:
 # command that takes one; the chunk attribute as it is.
 
 def _kernel() -> Any:
-    from lunatik_bpf.backends import kernel
+    from lunatik_bpf.control.backends import kernel
     return kernel
 
 

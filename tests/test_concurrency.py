@@ -10,13 +10,14 @@ from collections.abc import Callable
 
 import pytest
 
-from lunatik_bpf.api import StateInfo, States
-from lunatik_bpf.errors import (
+from lunatik_bpf.control.api import States
+from lunatik_bpf.control.errors import (
     LuaError,
     LuaMemoryError,
     NoSuchState,
     StateExists,
 )
+from lunatik_bpf.control.types import StateInfo
 
 KIB = 1024
 MAXALLOC = 128 * KIB

@@ -1,5 +1,5 @@
 """Differential tests: the backend against the reference model
-(lunatik_bpf.model): stock Lua 5.4.8 through lupa for the results of
+(lunatik_bpf.testing.model): stock Lua 5.4.8 through lupa for the results of
 chunks, and a pure-Python table of states for the control plane."""
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from hypothesis.stateful import (
 )
 
 import lunatik_bpf
-from lunatik_bpf.api import States, encode_name
-from lunatik_bpf.errors import LUA_OK, LuaError
-from lunatik_bpf.model import LuaModel, TableModel, as_outcome
+from lunatik_bpf.control.api import States
+from lunatik_bpf.control.errors import LUA_OK, LuaError
+from lunatik_bpf.control.types import decode_text, encode_name
+from lunatik_bpf.testing.model import LuaModel, TableModel, as_outcome
 
 CORPUS = Path(__file__).parent / "lua_corpus"
 # Fewer random examples inside the VM (TCG is slow; the host run is the
@@ -42,7 +43,7 @@ def outcome(states: States, name: str, code: str | bytes) -> tuple[int, str]:
 def model_outcome(model: LuaModel, code: str | bytes) -> tuple[int, str]:
     status, text = model.run(code)
     if status == LUA_OK:
-        return status, text.decode("utf-8", "surrogateescape")
+        return status, decode_text(text)
     return status, text.decode("utf-8", "replace")
 
 

@@ -11,8 +11,8 @@ import textwrap
 import lupa.lua54 as lupa54
 import pytest
 
-from lunatik_bpf.api import States
-from lunatik_bpf.errors import (
+from lunatik_bpf.control.api import States
+from lunatik_bpf.control.errors import (
     BUDGET_PREFIX,
     BudgetExceeded,
     LuaError,
@@ -215,7 +215,7 @@ def run_guarded(setup: list[str], code: str, budget: int | None = None,
     child, not the suite. Returns the exception class name (or "ok")."""
     script = textwrap.dedent(f"""
         import lunatik_bpf
-        from lunatik_bpf.errors import LuaError
+        from lunatik_bpf.control.errors import LuaError
         s = lunatik_bpf.connect("user")
         if {budget!r} is not None:
             s.backend.set_limits(budget={budget!r})
@@ -395,7 +395,7 @@ def test_close_with_endless_finalizer(user_states: States) -> None:
     finalizer is refused when it is set, and close returns."""
     script = textwrap.dedent("""
         import lunatik_bpf
-        from lunatik_bpf.errors import LuaError
+        from lunatik_bpf.control.errors import LuaError
         s = lunatik_bpf.connect("user")
         s.new("gc_loop", 1 << 20)
         try:

@@ -31,17 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..api import States, connect
-from ..checks import CHECKS, Finding
-from ..events import Event
-from ..observer import Observer
-from ..scenarios import BUILTIN, Scenario, load_scenario
-from ..summary import drops_text
+from ..control.api import States, connect
+from ..testing.scenarios import BUILTIN, Scenario, load_scenario
+from ..tracing.checks import CHECKS, Finding
+from ..tracing.events import Event
+from ..tracing.observer import Observer
+from ..tracing.render import event_line, finding_json, verdict_lines
+from ..tracing.summary import drops_text
 from .ktap import ktap_report
-from .render import event_line, finding_json, verdict_lines
 
 if TYPE_CHECKING:
-    from ..tracer import Program, Tracer
+    from ..tracing.tracer import Program, Tracer
 
 MARK_PREFIX = "lunatik-check.end."
 MARK_WAIT = 2.0         # seconds before the end marker is sent again
@@ -128,7 +128,7 @@ class Runner:
 
     def run(self, scenarios: list[Scenario], skipped: list[ScenarioResult]
             ) -> list[ScenarioResult]:
-        from ..tracer import Tracer
+        from ..tracing.tracer import Tracer
         self.states.close_all()     # no state lives into the trace
         self.tracer = Tracer(program=self.program, library=self.library,
                              on_event=self._on_event, probes=self.probes)
@@ -456,7 +456,7 @@ def list_scenarios(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def execute(args: argparse.Namespace, out: TextIO) -> int:
-    from ..tracer import Program
+    from ..tracing.tracer import Program
     backend = "user" if args.user else "kernel"
     scenarios, skipped = select(args, backend)
     t = time.monotonic()
@@ -499,8 +499,8 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..errors import LunatikError
-    from ..tracer import TracerError
+    from ..control.errors import LunatikError
+    from ..tracing.tracer import TracerError
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
         if args.list:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from ..checks import CHECKS
-from .render import event_line
+from ..tracing.checks import CHECKS
+from ..tracing.render import event_line
 
 if TYPE_CHECKING:
     from .check import RunResult, ScenarioResult

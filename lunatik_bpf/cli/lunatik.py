@@ -24,11 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .. import errors
-from ..api import States, connect
+from ..control import errors
+from ..control.api import States, connect
+from ..control.types import MODULE, PARAMETERS, SYSFS
 
-MODULE = "lunatik"
-SYSFS = Path("/sys/module") / MODULE
 DEFAULT_MAXALLOC = 1 << 20
 
 # exit status by exception, most specific first: a script can tell them apart
@@ -127,7 +126,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         print("lunatik: not loaded", file=out)
         return 0
     version = (SYSFS / "version").read_text().strip() if (SYSFS / "version").exists() else "?"
-    live = (SYSFS / "parameters" / "live_states").read_text().strip()
+    live = (PARAMETERS / "live_states").read_text().strip()
     print(f"lunatik: loaded, version {version}, {live} states", file=out)
     return 0
 

@@ -26,20 +26,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from ..checks import CHECKS
-from ..events import Histogram
-from ..metrics import StateStats, stats_from_events, stats_from_summary, summary_from_events
-from ..recording import Recording, RecordingError, read
-from ..summary import Summary
-from .render import verdict_lines
+from ..tracing.checks import CHECKS
+from ..tracing.events import HIST_UNITS, Histogram
+from ..tracing.metrics import StateStats, stats_from_events, stats_from_summary, summary_from_events
+from ..tracing.recording import Recording, RecordingError, read
+from ..tracing.render import verdict_lines
+from ..tracing.summary import Summary
 
-HISTS: tuple[tuple[str, str, str], ...] = (       # kind, title, unit
-    ("exec_latency", "Execute latency", "ns"),
-    ("alloc_size", "Allocation size", "bytes"),
-    ("lock_wait", "Lock wait", "ns"),
-    ("lock_hold", "Lock hold", "ns"),
-    ("contention", "Lock contention (kernel)", "ns"),
-)
+HISTS: tuple[tuple[str, str, str], ...] = tuple(       # kind, title, unit
+    (kind, title, HIST_UNITS[kind]) for kind, title in (
+        ("exec_latency", "Execute latency"),
+        ("alloc_size", "Allocation size"),
+        ("lock_wait", "Lock wait"),
+        ("lock_hold", "Lock hold"),
+        ("contention", "Lock contention (kernel)"),
+    ))
 
 
 # ---- numbers for people ----

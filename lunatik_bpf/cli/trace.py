@@ -34,14 +34,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from ..backends.user import DEFAULT_LIBRARY
-from ..checks import Finding
-from ..events import KINDS, Event
-from ..metrics import SummaryCollector, parse_addr, serve
-from ..recording import Writer
-from ..summary import Summary, drops_text
-from ..tracer import MODULE, UNLOAD_NOTE, Tracer, TracerError, resolve_library
-from .render import EVENT_HEADER, event_json, event_line, finding_json, verdict_lines
+from ..control.backends.user import DEFAULT_LIBRARY
+from ..tracing.checks import Finding
+from ..tracing.events import KINDS, Event
+from ..tracing.metrics import SummaryCollector, parse_addr, serve
+from ..tracing.recording import Writer
+from ..tracing.render import EVENT_HEADER, event_json, event_line, finding_json, verdict_lines
+from ..tracing.summary import Summary, drops_text
+from ..tracing.tracer import MODULE, UNLOAD_NOTE, Tracer, TracerError, resolve_library
 
 
 

@@ -1,21 +1,20 @@
 """Fixtures of the kernel tests: they run where the module is loaded (inside
-the VM through `python -m lunatik_bpf.vm`, or on a host that loads modules).
+the VM through `python -m lunatik_bpf.testing.vm`, or on a host that loads modules).
 Every test marked `kernel` is also checked against the kernel log's
 deny-list: a splat during a test fails that test.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from lunatik_bpf.backends.kernel import PARAMETERS, KernelBackend
-from lunatik_bpf.vm import MODULE, deny_matches
+from lunatik_bpf.control.backends.kernel import KernelBackend
+from lunatik_bpf.control.types import PARAMETERS
+from lunatik_bpf.testing.vm import deny_matches, loaded_ko
 
-KO = Path(os.environ.get("LUNATIK_KO") or MODULE)
+KO = loaded_ko()
 
 
 def kernel_log() -> str:

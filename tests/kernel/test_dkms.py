@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.vm import BUILD, MODULE, insmod, module_loaded, rmmod
+from lunatik_bpf.testing.vm import BUILD, insmod, loaded_ko, module_loaded, rmmod
 
 pytestmark = [pytest.mark.kernel, pytest.mark.root]
 
-KO = Path(os.environ.get("LUNATIK_KO") or MODULE)
+KO = loaded_ko()
 DKMS_TREE = BUILD / "dkms" / "tree" / "lunatik"
 
 

@@ -3,17 +3,16 @@ build (kernel/offsets.c) and told by the loaded module; on a kernel with
 lock debugging it differs from the production kernel's."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from lunatik_bpf import layout
-from lunatik_bpf.vm import MODULE
+from lunatik_bpf.testing.vm import loaded_ko
+from lunatik_bpf.tracing import layout
 
 pytestmark = [pytest.mark.kernel, pytest.mark.root]
 
-KO = Path(os.environ.get("LUNATIK_KO") or MODULE)
+KO = loaded_ko()
 
 
 def test_the_module_tells_the_layout_of_its_build() -> None:

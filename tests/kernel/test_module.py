@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lunatik_bpf.backends.kernel import PARAMETERS, KernelBackend
+from lunatik_bpf.control.backends.kernel import KernelBackend
+from lunatik_bpf.control.types import PARAMETERS
 
 from .conftest import insmod, module_loaded, rmmod
 

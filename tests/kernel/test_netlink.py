@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from pyroute2.netlink.exceptions import NetlinkError
 
-from lunatik_bpf.backends.kernel import (
+from lunatik_bpf.control.backends.kernel import (
     CMD_CLOSE, CMD_CLOSE_ALL, CMD_EXECUTE, CMD_LIST, CMD_LOOKUP, CMD_NEW,
     NL_CODE_MAX, KernelBackend)
-from lunatik_bpf.errors import (CodeTooLarge, InvalidLimit, InvalidName,
-                                LuaError, NoSuchState, ResultTooLarge,
-                                StateExists)
+from lunatik_bpf.control.errors import (CodeTooLarge, InvalidLimit, InvalidName,
+                                        LuaError, NoSuchState, ResultTooLarge,
+                                        StateExists)
 
 pytestmark = pytest.mark.kernel
 
@@ -234,7 +234,7 @@ def test_parallel_execute(kb: KernelBackend) -> None:
 CHILD = r"""
 import errno, json, sys
 from pyroute2.netlink.exceptions import NetlinkError
-from lunatik_bpf.backends.kernel import KernelBackend
+from lunatik_bpf.control.backends.kernel import KernelBackend
 kb = KernelBackend()
 out = {}
 def code(fn):

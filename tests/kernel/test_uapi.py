@@ -1,15 +1,18 @@
-"""The Python mirror of kernel/netlink.h matches the header, and the VM
-harness's deny-list catches what it should. Host tests (no module needed)."""
+"""The Python mirror of kernel/netlink.h (and lunatik.h's name size) matches
+the headers, and the VM harness's deny-list catches what it should. Host
+tests (no module needed)."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from lunatik_bpf import errors
-from lunatik_bpf.backends import kernel as kb
-from lunatik_bpf.vm import deny_matches
+from lunatik_bpf.control import errors
+from lunatik_bpf.control.backends import kernel as kb
+from lunatik_bpf.control.types import NAME_MAXSIZE
+from lunatik_bpf.testing.vm import deny_matches
 
-HEADER = Path(__file__).resolve().parents[2] / "kernel" / "netlink.h"
+KERNEL = Path(__file__).resolve().parents[2] / "kernel"
+HEADER = KERNEL / "netlink.h"
 
 
 def header_values() -> dict[str, str]:
@@ -27,6 +30,12 @@ def test_family_and_limits_match_header() -> None:
     assert int(v["LUNATIK_NL_CODE_MAX"]) == kb.NL_CODE_MAX
     assert int(v["LUNATIK_NL_RESULT_MAX"]) == kb.NL_RESULT_MAX
     assert kb.NL_RESULT_MAX == errors.RESULT_MAX    # the same on every backend
+
+
+def test_name_maxsize_matches_lunatik_h() -> None:
+    text = (KERNEL / "lunatik.h").read_text()
+    m = re.search(r"^#define[ \t]+LUNATIK_NAME_MAXSIZE[ \t]+(\d+)", text, re.M)
+    assert m is not None and int(m.group(1)) == NAME_MAXSIZE
 
 
 def test_commands_match_header() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lunatik_bpf import vm
+from lunatik_bpf.testing import vm
 
 
 def test_parse_and_guest_options() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lunatik_bpf.checks import CHECKS
 from lunatik_bpf.cli.check import HELD, mechanism_for, parse, select
-from lunatik_bpf.scenarios import BUILTIN
+from lunatik_bpf.testing.scenarios import BUILTIN
+from lunatik_bpf.tracing.checks import CHECKS
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK = Path(sys.executable).parent / "lunatik-check"

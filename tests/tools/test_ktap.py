@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from lunatik_bpf.checks import CHECKS
+from lunatik_bpf.tracing.checks import CHECKS
 
 from .test_check_cli import BUILD, USER_BUILTIN, USER_LIBRARY, lunatik_check, need_root
 

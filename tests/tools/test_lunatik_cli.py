@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from lunatik_bpf.cli.lunatik import EXIT_MODULE, EXIT_USAGE, size
-from lunatik_bpf.vm import MODULE, insmod, module_loaded, rmmod
+from lunatik_bpf.testing.vm import insmod, loaded_ko, module_loaded, rmmod
 
 LUNATIK = Path(sys.executable).parent / "lunatik"
-KO = Path(os.environ.get("LUNATIK_KO") or MODULE)
+KO = loaded_ko()
 
 
 def lunatik(*args: str | Path, stdin: str | None = None, env: dict[str, str] | None = None

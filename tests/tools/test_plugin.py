@@ -1,4 +1,4 @@
-"""The pytest plugin (lunatik_bpf.pytest_plugin, entry point pytest11), run
+"""The pytest plugin (lunatik_bpf.testing.pytest_plugin, entry point pytest11), run
 the way a user runs it: pytester writes a small test file and runs pytest on
 it in a subprocess (each run loads its own library and compiles its own BPF
 program), once on the correct library and once against fault variants."""
@@ -54,13 +54,13 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 def test_import_is_cheap():
     """The plugin is loaded by every pytest run in this venv: importing it
     must not import BCC or the tracer."""
-    code = ("import sys, lunatik_bpf.pytest_plugin; "
+    code = ("import sys, lunatik_bpf.testing.pytest_plugin; "
             "print(sorted(m for m in sys.modules if m == 'bcc' or "
             "m.startswith('lunatik_bpf.')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, check=True)
     loaded = eval(done.stdout)  # a printed list of str
-    assert "bcc" not in loaded and "lunatik_bpf.tracer" not in loaded, loaded
+    assert "bcc" not in loaded and "lunatik_bpf.tracing.tracer" not in loaded, loaded
 
 
 def test_registered_by_entry_point(pytester):

@@ -14,8 +14,8 @@ import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lunatik_bpf.events import Alloc, Create, Event, ExecEnd, Lock, Lookup, Unlock
-from lunatik_bpf.metrics import SummaryCollector, summary_from_events
+from lunatik_bpf.tracing.events import Alloc, Create, Event, ExecEnd, Lock, Lookup, Unlock
+from lunatik_bpf.tracing.metrics import SummaryCollector, summary_from_events
 
 from .helpers import Background, need_library, need_root, served_port, write_workload
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from lunatik_bpf import recording
-from lunatik_bpf.checks import Finding
-from lunatik_bpf.events import Alloc, Create, Deny, Event, ExecBegin, ExecEnd, Free, Lock, Unlock
-from lunatik_bpf.metrics import summary_from_events
+from lunatik_bpf.tracing import recording
+from lunatik_bpf.tracing.checks import Finding
+from lunatik_bpf.tracing.events import Alloc, Create, Deny, Event, ExecBegin, ExecEnd, Free, Lock, Unlock
+from lunatik_bpf.tracing.metrics import summary_from_events
 
 from .helpers import (CHROMIUM, REPO, Background, need_library, need_root, png_pixels,
                       run_tool, screenshot)

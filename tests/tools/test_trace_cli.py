@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from lunatik_bpf import recording
-from lunatik_bpf.cli.render import event_json
-from lunatik_bpf.metrics import summary_from_events
+from lunatik_bpf.tracing import recording
+from lunatik_bpf.tracing.metrics import summary_from_events
+from lunatik_bpf.tracing.render import event_json
 
 from .helpers import Background, need_library, need_root, run_tool, write_workload
 

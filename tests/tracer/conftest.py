@@ -31,7 +31,7 @@ def _need_root() -> None:
 
 def _program(backend: str, mode: str) -> Iterator[object]:
     _need_root()
-    from lunatik_bpf.tracer import Program
+    from lunatik_bpf.tracing.tracer import Program
     prog = Program(backend, mode, 1024)
     yield prog
     prog.close()

@@ -1,4 +1,4 @@
-"""The native observer (lunatik_bpf/native) against the Python Observer, the
+"""The native observer (lunatik_bpf/tracing/native) against the Python Observer, the
 reference: agree(events) feeds the same records to both and asserts the same
 findings (check, state, name, message, evidence events) and the same counts
 per kind. Without the native core built, only the reference runs."""
@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from lunatik_bpf import native
-from lunatik_bpf.events import _RAW_FIELDS, KINDS, Event, ExecBegin, Lock, Lookup, RawDecoder
-from lunatik_bpf.observer import Observer
+from lunatik_bpf.tracing import native
+from lunatik_bpf.tracing.events import _RAW_FIELDS, KINDS, Event, ExecBegin, Lock, Lookup, RawDecoder
+from lunatik_bpf.tracing.observer import Observer
 
 # event field -> the record field it is stored in, where events.py reads it
 # plainly ("r_<field>"); the others are encoded below

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from lunatik_bpf.events import Alloc, Create, Event, Lock, Unlock
+from lunatik_bpf.tracing.events import Alloc, Create, Event, Lock, Unlock
 
 
 def state_of(events: Iterable[Event], name: str) -> int:
@@ -114,7 +114,7 @@ def freed_incarnations(events: Iterable[Event]) -> tuple[int, list[str]]:
     state before its creator's CREATE is seen (the state is published
     inside create, the event comes at create's return): that FREE waits
     for its CREATE."""
-    from lunatik_bpf.events import Free
+    from lunatik_bpf.tracing.events import Free
     live: dict[int, Create] = {}
     early: dict[int, Free] = {}
     created, problems = 0, []

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.root
 TRACER = f"""
 import sys, time
 sys.path.insert(0, {str(REPO)!r})
-from lunatik_bpf.tracer import Tracer
+from lunatik_bpf.tracing.tracer import Tracer
 t = Tracer(library={str(USER_LIBRARY)!r}, pid=-1)
 t.start()
 print("attached", flush=True)
@@ -54,7 +54,7 @@ def test_sigkill_leaves_no_probe_behind():
 KERNEL_TRACER = f"""
 import sys, time
 sys.path.insert(0, {str(REPO)!r})
-from lunatik_bpf.tracer import Tracer
+from lunatik_bpf.tracing.tracer import Tracer
 t = Tracer(backend="kernel", probes=sys.argv[1])
 t.start()
 print("attached", flush=True)
@@ -68,7 +68,7 @@ def test_sigkill_leaves_no_kprobe_behind(kernel_probes):
     loaded, no kprobe left on the module (whether made through the perf PMU
     or through kprobe_events), no reference on the module left by a raw
     tracepoint, and the module still unloads (then is loaded again)."""
-    from lunatik_bpf.vm import MODULE, insmod, module_loaded, rmmod
+    from lunatik_bpf.testing.vm import insmod, loaded_ko, module_loaded, rmmod
 
     from .helpers import kprobe_events, module_kprobes
 
@@ -108,4 +108,4 @@ def test_sigkill_leaves_no_kprobe_behind(kernel_probes):
         assert not module_loaded()
     finally:
         if not module_loaded():
-            assert insmod(Path(os.environ.get("LUNATIK_KO") or MODULE), [])
+            assert insmod(loaded_ko(), [])

@@ -13,11 +13,11 @@ from __future__ import annotations
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.events import DROP_CAUSES
-from lunatik_bpf.observer import Observer
-from lunatik_bpf.recording import summary_doc, summary_from_doc
-from lunatik_bpf.summary import DROP_TEXT, Summary, drops_text
-from lunatik_bpf.tracer import MODULE_TRACEPOINTS, Program, Tracer, attach_plan
+from lunatik_bpf.tracing.events import DROP_CAUSES
+from lunatik_bpf.tracing.observer import Observer
+from lunatik_bpf.tracing.recording import summary_doc, summary_from_doc
+from lunatik_bpf.tracing.summary import DROP_TEXT, Summary, drops_text
+from lunatik_bpf.tracing.tracer import MODULE_TRACEPOINTS, Program, Tracer, attach_plan
 
 from .conftest import USER_LIBRARY
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lunatik_bpf.tracer import (LibraryNotFound, ModuleNotLoaded, SymbolMissing, Tracer,
-                                TracerError)
+from lunatik_bpf.tracing.tracer import (LibraryNotFound, ModuleNotLoaded, SymbolMissing, Tracer,
+                                        TracerError)
 
 from .conftest import REPO, USER_LIBRARY
 
@@ -59,7 +59,7 @@ def test_module_not_loaded():
 def _in_child(prelude: str) -> str:
     """Starts a Tracer in a child python after prelude; its one-line outcome."""
     code = (f"import sys; sys.path.insert(0, {str(REPO)!r})\n{prelude}\n"
-            "from lunatik_bpf.tracer import Tracer, TracerError\n"
+            "from lunatik_bpf.tracing.tracer import Tracer, TracerError\n"
             "try:\n"
             f"    Tracer(library={str(USER_LIBRARY)!r}).start()\n"
             "    print('started')\n"

@@ -11,10 +11,10 @@ import random
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.events import (CODE_MAX, KINDS, LOCK_CONTENDED, LOOKUP_STATEGET, Alloc,
-                                Create, Deny, Free, Put, UnknownEvent, decode, struct_format)
-from lunatik_bpf.observer import Observer
-from lunatik_bpf.tracer import Tracer
+from lunatik_bpf.tracing.events import (CODE_MAX, KINDS, LOCK_CONTENDED, LOOKUP_STATEGET, Alloc,
+                                        Create, Deny, Free, Put, UnknownEvent, decode, struct_format)
+from lunatik_bpf.tracing.observer import Observer
+from lunatik_bpf.tracing.tracer import Tracer
 
 from .conftest import USER_LIBRARY
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.api import States
-from lunatik_bpf.backends.kernel import PARAMETERS
-from lunatik_bpf.faultinject import FaultInjector
-from lunatik_bpf.tracer import Tracer
-from lunatik_bpf.vm import BUILD
+from lunatik_bpf.control.api import States
+from lunatik_bpf.control.types import PARAMETERS
+from lunatik_bpf.testing.faultinject import FaultInjector
+from lunatik_bpf.testing.vm import BUILD
+from lunatik_bpf.tracing.tracer import Tracer
 
 pytestmark = [pytest.mark.kernel, pytest.mark.root, pytest.mark.skipif(
     not Path("/sys/kernel/debug/failslab").exists(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lunatik_bpf.tracer import Tracer
+from lunatik_bpf.tracing.tracer import Tracer
 
 from .conftest import USER_LIBRARY, fault_library
 

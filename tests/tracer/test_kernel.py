@@ -1,6 +1,6 @@
 """The tracer on the kernel module, through each mechanism (the module's own
 tracepoints and kprobes, with the lock tracepoints): runs in the VM
-(`python -m lunatik_bpf.vm -- pytest -m kernel`).
+(`python -m lunatik_bpf.testing.vm -- pytest -m kernel`).
 
 Lock contention is seen at lunatik_lock: under kprobes BPF flags an
 acquisition that started while another thread held the lock; under the
@@ -21,9 +21,9 @@ import threading
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.events import Contention, Create, ExecEnd, Free, Lock, Put
-from lunatik_bpf.replay import replay
-from lunatik_bpf.tracer import SYMBOLS, Tracer, kernel_symbols
+from lunatik_bpf.tracing.events import Contention, Create, ExecEnd, Free, Lock, Put
+from lunatik_bpf.tracing.replay import replay
+from lunatik_bpf.tracing.tracer import SYMBOLS, Tracer, kernel_symbols
 
 from .helpers import contended, kind_counts, kinds, net_alloc, per_state
 from .test_user import EXPECTED, script

@@ -11,7 +11,6 @@ bpftrace read them from their format files.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import subprocess
 import sys
@@ -21,10 +20,10 @@ from pathlib import Path
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.events import Create, Event
-from lunatik_bpf.tracer import (MODULE_TRACEPOINTS, TRACEFS, Program, Summary,
-                                SymbolMissing, Tracer, module_tracepoints)
-from lunatik_bpf.vm import BUILD, MODULE, insmod, module_loaded, rmmod
+from lunatik_bpf.testing.vm import BUILD, insmod, loaded_ko, module_loaded, rmmod
+from lunatik_bpf.tracing.events import Create, Event
+from lunatik_bpf.tracing.tracer import (MODULE_TRACEPOINTS, TRACEFS, Program, Summary,
+                                        SymbolMissing, Tracer, module_tracepoints)
 
 pytestmark = [pytest.mark.kernel, pytest.mark.root]
 
@@ -34,7 +33,7 @@ ALLOC_CHUNK = "local t = {} for i = 1, 200 do t[i] = {i, tostring(i)} end return
 VOLATILE = {"ts", "pid", "tid", "comm", "cpu", "state", "latency", "wait", "hold"}
 EVENTS = TRACEFS / "events" / "lunatik"
 NOTRACE_KO = BUILD / "kmod-notrace" / "lunatik.ko"      # make kmod-notrace
-KO = Path(os.environ.get("LUNATIK_KO") or MODULE)
+KO = loaded_ko()
 
 
 def workload() -> None:

@@ -1,4 +1,4 @@
-"""The native observer (lunatik_bpf/native/observe.c) against the Python
+"""The native observer (lunatik_bpf/tracing/native/observe.c) against the Python
 Observer, the reference: the same records in, the same findings out (check,
 state, name, message and evidence events) and the same counts per kind.
 
@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lunatik_bpf import native
-from lunatik_bpf.checks import CHECKS
-from lunatik_bpf.events import (DROP_CAUSES, KINDS, Alloc, Contention, Create, Deny, Event,
-                                ExecBegin, ExecEnd, Free, Get, Lock, Lookup, Put, Remove, Unlock)
-from lunatik_bpf.observer import Observer
-from lunatik_bpf.summary import DROP_TEXT
-from lunatik_bpf.tracer import Tracer
+from lunatik_bpf.tracing import native
+from lunatik_bpf.tracing.checks import CHECKS
+from lunatik_bpf.tracing.events import (DROP_CAUSES, KINDS, Alloc, Contention, Create, Deny, Event,
+                                        ExecBegin, ExecEnd, Free, Get, Lock, Lookup, Put, Remove, Unlock)
+from lunatik_bpf.tracing.observer import Observer
+from lunatik_bpf.tracing.summary import DROP_TEXT
+from lunatik_bpf.tracing.tracer import Tracer
 
 from . import test_observer as hand
 from .conftest import USER_LIBRARY, fault_library

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from lunatik_bpf import native
-from lunatik_bpf.events import KINDS
+from lunatik_bpf.tracing import native
+from lunatik_bpf.tracing.events import KINDS
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="make build: no native core")
 
@@ -30,7 +30,7 @@ def test_the_library_loads_without_libbcc():
     code = f"""
 import sys
 sys.path.insert(0, {str(REPO)!r})
-from lunatik_bpf import native
+from lunatik_bpf.tracing import native
 obs = native.NativeObserver()
 rec = native.record_type()()
 rec.kind, rec.state, rec.tid = {KINDS["lock"]}, 0x1000, 1

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lunatik_bpf import native
-from lunatik_bpf.events import Alloc, Create, Deny, Event, Free, Put
+from lunatik_bpf.tracing import native
+from lunatik_bpf.tracing.events import Alloc, Create, Deny, Event, Free, Put
 
 from . import test_observer as hand
 from .differential import agree

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import itertools
 
-from lunatik_bpf.events import (Alloc, Create, Deny, Event, ExecBegin, ExecEnd, Free, Get,
-                                Lookup, Put, Remove)
-from lunatik_bpf.observer import Observer
+from lunatik_bpf.tracing.events import (Alloc, Create, Deny, Event, ExecBegin, ExecEnd, Free, Get,
+                                        Lookup, Put, Remove)
+from lunatik_bpf.tracing.observer import Observer
 
 from .differential import agree
 

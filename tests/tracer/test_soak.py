@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.errors import (BudgetExceeded, LuaError, LuaMemoryError,
-                                LuaSyntaxError, NoSuchState, StateExists)
-from lunatik_bpf.events import Create, Event, ExecBegin, ExecEnd, Free, Put, Remove
-from lunatik_bpf.tracer import Program, Tracer
+from lunatik_bpf.control.errors import (BudgetExceeded, LuaError, LuaMemoryError,
+                                        LuaSyntaxError, NoSuchState, StateExists)
+from lunatik_bpf.tracing.events import Create, Event, ExecBegin, ExecEnd, Free, Put, Remove
+from lunatik_bpf.tracing.tracer import Program, Tracer
 
 from .helpers import freed_incarnations
 

@@ -17,8 +17,8 @@ from collections import Counter
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.events import Alloc, Event, ExecEnd, Lookup, Put
-from lunatik_bpf.tracer import Program, Summary, Tracer
+from lunatik_bpf.tracing.events import Alloc, Event, ExecEnd, Lookup, Put
+from lunatik_bpf.tracing.tracer import Program, Summary, Tracer
 
 from .conftest import USER_LIBRARY
 from .helpers import state_of

@@ -14,7 +14,6 @@ find it as they expect.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,10 +22,11 @@ from pathlib import Path
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.checks import CHECKS
-from lunatik_bpf.events import Create, Free, Remove
-from lunatik_bpf.tracer import Tracer
-from lunatik_bpf.vm import MODULE, MODULE_NAME, insmod, module_loaded, rmmod
+from lunatik_bpf.control.types import MODULE, SYSFS
+from lunatik_bpf.testing.vm import insmod, loaded_ko, module_loaded, rmmod
+from lunatik_bpf.tracing.checks import CHECKS
+from lunatik_bpf.tracing.events import Create, Free, Remove
+from lunatik_bpf.tracing.tracer import Tracer
 
 from .helpers import freed_incarnations, module_kprobes
 
@@ -35,7 +35,7 @@ from tools.helpers import Background  # noqa: E402
 
 pytestmark = [pytest.mark.kernel, pytest.mark.root]
 
-KO = Path(os.environ.get("LUNATIK_KO") or MODULE)
+KO = loaded_ko()
 ENDED = "module 'lunatik' was unloaded"
 OLD = [f"old{i}" for i in range(2)]        # live before the session began
 NAMES = [f"unl{i}" for i in range(3)]      # made during the session
@@ -129,7 +129,7 @@ def test_lunatik_trace_ends_with_the_module(reloaded) -> None:
 
 
 def module_refcount() -> int:
-    return int(Path(f"/sys/module/{MODULE_NAME}/refcnt").read_text())
+    return int((SYSFS / "refcnt").read_text())
 
 
 def test_tracepoint_session_holds_the_module(kernel_program, reloaded) -> None:
@@ -140,7 +140,7 @@ def test_tracepoint_session_holds_the_module(kernel_program, reloaded) -> None:
         assert tracer.probes == "tracepoint"
         assert module_kprobes() == []
         assert module_refcount() > before
-        busy = subprocess.run(["rmmod", MODULE_NAME], capture_output=True, text=True)
+        busy = subprocess.run(["rmmod", MODULE], capture_output=True, text=True)
         assert busy.returncode != 0 and "in use" in busy.stderr, busy
         assert module_loaded()
         populate(NAMES)
@@ -157,7 +157,7 @@ def test_lunatik_trace_says_tracepoints_hold_the_module(reloaded) -> None:
     bg = Background("lunatik-trace", "-q")     # auto: the module has tracepoints
     bg.wait_for("Attached tracepoints")
     try:
-        busy = subprocess.run(["rmmod", MODULE_NAME], capture_output=True, text=True)
+        busy = subprocess.run(["rmmod", MODULE], capture_output=True, text=True)
         populate(NAMES)
     finally:
         status, out, err = bg.stop()

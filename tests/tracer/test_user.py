@@ -7,10 +7,10 @@ import threading
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.events import (Alloc, Create, ExecBegin, ExecEnd, Free, Get, Lock, Lookup, Put,
-                                Remove)
-from lunatik_bpf.replay import replay
-from lunatik_bpf.tracer import Program, Tracer
+from lunatik_bpf.tracing.events import (Alloc, Create, ExecBegin, ExecEnd, Free, Get, Lock, Lookup, Put,
+                                        Remove)
+from lunatik_bpf.tracing.replay import replay
+from lunatik_bpf.tracing.tracer import Program, Tracer
 
 from .conftest import USER_LIBRARY
 from .helpers import contended, kind_counts, kinds, net_alloc, per_state, state_of

@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import data
+from ... import data
 from ..checks import Finding
-from ..events import DROP_CAUSES, KIND_NAMES, Event, RawDecoder
+from ..events import DROP_CAUSES, KIND_NAMES, NAME_LEN, Event, RawDecoder, c_text
 
 # the native core the package ships (lunatik_bpf/data; make native in a
 # clone), or the one of another build tree
@@ -148,7 +148,7 @@ def finding_type() -> type[ctypes.Structure]:
         nev = (so.obs_finding_size() - head) // ctypes.sizeof(rec)
         cls = type("obs_finding", (ctypes.Structure,), {"_fields_": [
             ("check", ctypes.c_char * 32), ("state", ctypes.c_uint64),
-            ("name", ctypes.c_char * 64), ("message", ctypes.c_char * msg),
+            ("name", ctypes.c_char * NAME_LEN), ("message", ctypes.c_char * msg),
             ("nevents", ctypes.c_uint32), ("events", rec * nev)]})
         if (ctypes.sizeof(cls), cls.events.offset) != (so.obs_finding_size(), head):
             raise NativeMissing("struct obs_finding layout mismatch")
@@ -180,10 +180,6 @@ def _drop_counts(by_cause: Mapping[str, int]) -> list[int]:
             raise ValueError(f"drop count {n} < 0")
         counts[i] = n
     return counts
-
-
-def _text(raw: bytes) -> str:
-    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 class NativeObserver:
@@ -291,7 +287,7 @@ class NativeObserver:
         f = self._ftype.from_address(self._lib.obs_finding_at(self._obs, i))
         evs = tuple(self._decode(ctypes.string_at(ctypes.addressof(f.events[j]), self._size))
                     for j in range(f.nevents))
-        return Finding(check=f.check.decode(), state=int(f.state), name=_text(f.name),
+        return Finding(check=f.check.decode(), state=int(f.state), name=c_text(f.name),
                        message=f.message.decode("utf-8", "replace"), events=evs)
 
     def close(self) -> None:

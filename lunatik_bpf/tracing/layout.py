@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import data
+from .. import data
+from ..control.types import PARAMETERS
 
-MODULE_LAYOUT = Path("/sys/module/lunatik/parameters/layout")
+MODULE_LAYOUT = PARAMETERS / "layout"
 HEADER = "lunatik_offsets.h"
 # every name the BPF text reads (bpf/lunatik.bpf.c)
 NAMES = ("LUNATIK_OFF_L", "LUNATIK_OFF_LOCK", "LUNATIK_OFF_USERS", "LUNATIK_OFF_MAXALLOC",

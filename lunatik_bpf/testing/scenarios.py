@@ -1,13 +1,13 @@
 """The built-in scenario suite of lunatik-check, and user-supplied scenarios.
 
 A scenario drives named states through the API (lunatik_bpf.States) while
-the tracer watches; the checks of checks.py judge what the state manager
-did, and the scenario itself asserts what the API answered (an exception
-out of a scenario is a scenario error). Every scenario cleans up after
+the tracer watches; the checks of tracing/checks.py judge what the state
+manager did, and the scenario itself asserts what the API answered (an
+exception out of a scenario is a scenario error). Every scenario cleans up after
 itself; the runner also closes every state after it, still tracing, so
 that the release paths are checked too.
 
-    from lunatik_bpf.scenarios import BUILTIN, load_scenario
+    from lunatik_bpf.testing.scenarios import BUILTIN, load_scenario
     for sc in BUILTIN:
         if sc.skip_reason("user") is None:
             sc.run(states)
@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .api import States
-from .errors import (BudgetExceeded, InvalidLimit, InvalidName, LuaError,
-                     LuaMemoryError, LuaSyntaxError, NoSuchState, StateExists)
+from ..control.api import States
+from ..control.errors import (BudgetExceeded, InvalidLimit, InvalidName, LuaError,
+                              LuaMemoryError, LuaSyntaxError, NoSuchState, StateExists)
+from ..control.types import MODULE, PARAMETERS
 
 ScenarioFn = Callable[[States], None]
 
@@ -280,8 +281,7 @@ def runaway(states: States) -> None:
 def unload(states: States) -> None:
     """Module unload with live states: rmmod must close and free them all,
     insmod brings back an empty table with the same limits."""
-    from .backends.kernel import PARAMETERS
-    from .vm import MODULE, MODULE_NAME
+    from .vm import KO
     limits = states.limits()
     for i in range(4):
         states.new(f"ck_unload{i}", 1 << 18)
@@ -292,15 +292,15 @@ def unload(states: States) -> None:
     params = [f"{p.name}={p.read_text().strip()}" for p in sorted(PARAMETERS.iterdir())
               if p.stat().st_mode & 0o200]
     states.disconnect()
-    done = subprocess.run(["rmmod", MODULE_NAME], capture_output=True, text=True)
+    done = subprocess.run(["rmmod", MODULE], capture_output=True, text=True)
     if done.returncode != 0:
-        raise ScenarioFailed(f"rmmod {MODULE_NAME} with live states failed: "
+        raise ScenarioFailed(f"rmmod {MODULE} with live states failed: "
                              f"{done.stderr.strip()}")
     expect(not PARAMETERS.parent.exists(), "module still there after rmmod")
-    back = subprocess.run(["insmod", str(MODULE), *params],
+    back = subprocess.run(["insmod", str(KO), *params],
                           capture_output=True, text=True)
     if back.returncode != 0:
-        raise ScenarioFailed(f"insmod {MODULE} {' '.join(params)} failed: "
+        raise ScenarioFailed(f"insmod {KO} {' '.join(params)} failed: "
                              f"{back.stderr.strip()}")
     expect(states.list() == [], f"states after reload: {states.list()}")
     expect(states.limits() == limits, "limits changed across reload")

@@ -1,12 +1,13 @@
-"""How the tools print events and verdicts: readable lines or JSON lines."""
+"""Events and verdicts as readable lines or JSON lines: what the tools
+print, what a recording stores and what the pytest plugin reports."""
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from typing import Any, Iterable
 
-from ..checks import CHECKS, Finding
-from ..events import Event
+from .checks import CHECKS, Finding
+from .events import Event
 
 HEADER_FIELDS = ("ts", "pid", "tid", "comm", "cpu", "state", "name")
 EVENT_HEADER = f"{'TIME(s)':<12} {'PID':<7} {'COMM':<12} {'EVENT':<10} {'STATE':<16} DETAILS"

@@ -15,8 +15,9 @@ from collections import Counter
 from pathlib import Path
 from types import TracebackType
 
-from .events import BPF_DIR
-from .program import TracerError, import_bcc, require_root
+from ..control.types import MODULE
+from ..tracing.events import BPF_DIR
+from ..tracing.program import TracerError, import_bcc, require_root
 
 SOURCE = BPF_DIR / "failinject.bpf.c"
 CFG_TEXT_START, CFG_TEXT_END, CFG_TGID, CFG_INTERVAL, CFG_TIMES = range(5)
@@ -60,7 +61,7 @@ def symbolize(ip: int, symbols: list[tuple[int, str]]) -> str:
 class FaultInjector:
     """Fails the module's allocations on demand, in this process only."""
 
-    def __init__(self, module: str = "lunatik", tgid: int | None = None) -> None:
+    def __init__(self, module: str = MODULE, tgid: int | None = None) -> None:
         bcc = import_bcc()
         require_root()
         self.module = module

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from . import data
+from .. import data
 
 # the BPF text and its headers, as package data (lunatik_bpf/data)
 BPF_DIR = data.path()
@@ -58,12 +57,19 @@ DROP_CAUSES: dict[str, int] = {k.removeprefix("LUNATIK_DROP_").lower(): v
                                if k != "LUNATIK_DROP_MAX"}
 KIND_NAMES: dict[int, str] = {v: k for k, v in KINDS.items()}
 HIST_NAMES: dict[int, str] = {v: k for k, v in HISTS.items()}
+# the unit of each histogram's values (enum lunatik_hist_kind's comments)
+HIST_UNITS: dict[str, str] = {"alloc_size": "bytes", "exec_latency": "ns",
+                              "lock_wait": "ns", "lock_hold": "ns", "contention": "ns"}
+assert set(HIST_UNITS) == set(HISTS), "a histogram of events.h without its unit"
 LOOKUP_STATEGET = parse_define(_HEADER, "LUNATIK_LOOKUP_STATEGET")
 LOCK_CONTENDED = parse_define(_HEADER, "LUNATIK_LOCK_CONTENDED")
 CODE_MAX = parse_define(_HEADER, "LUNATIK_CODE_MAX")
+NAME_LEN = parse_define(_HEADER, "LUNATIK_EV_NAME_LEN")
 
 
-def _text(raw: bytes) -> str:
+def c_text(raw: bytes) -> str:
+    """A C char array as text: up to its first NUL, bytes that are not
+    UTF-8 replaced (names and comms are shown, never sent back)."""
     return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
@@ -196,8 +202,8 @@ class Contention(Event):
 
 
 def _header(r: Any) -> dict[str, Any]:
-    return dict(ts=int(r.ts), pid=int(r.pid), tid=int(r.tid), comm=_text(r.comm),
-                cpu=int(r.cpu), state=int(r.state), name=_text(r.name))
+    return dict(ts=int(r.ts), pid=int(r.pid), tid=int(r.tid), comm=c_text(r.comm),
+                cpu=int(r.cpu), state=int(r.state), name=c_text(r.name))
 
 
 _DECODERS: dict[int, Callable[[Any], Event]] = {
@@ -361,7 +367,7 @@ class RawDecoder:
     def _text(self, raw: bytes) -> str:
         s = self._texts.get(raw)
         if s is None:
-            s = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+            s = c_text(raw)
             if len(self._texts) >= self.TEXT_CACHE:
                 self._texts.clear()
             self._texts[raw] = s

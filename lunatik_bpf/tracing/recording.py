@@ -45,7 +45,7 @@ from typing import IO, Any
 
 from .checks import Finding
 from .events import Event, ExecBegin, Histogram
-from .cli.render import event_json, finding_json
+from .render import event_json, finding_json
 from .summary import StateSummary, Summary
 
 FORMAT = "lunatik-recording"

@@ -27,8 +27,7 @@ from typing import Any
 
 import lupa.lua54 as lupa54
 
-from .api import Limits, StateInfo, decode_name
-from .errors import (
+from ..control.errors import (
     LUA_ERRRUN,
     LUA_ERRSYNTAX,
     LUA_OK,
@@ -36,8 +35,7 @@ from .errors import (
     from_errno,
     from_lua_status,
 )
-
-NAME_MAXSIZE = 64   # LUNATIK_NAME_MAXSIZE, NUL included
+from ..control.types import NAME_MAXSIZE, Limits, StateInfo, decode_text, encode_code
 
 # The libraries lunatik_openlibs opens; everything else stock Lua 5.4 has
 # at the top level is removed from a model state.
@@ -121,9 +119,7 @@ class LuaModel:
     def run(self, code: str | bytes) -> tuple[int, bytes]:
         """(status, text): LUA_OK with the results, or a Lua status with
         the error message."""
-        if isinstance(code, str):
-            code = code.encode("utf-8", "surrogateescape")
-        status, text = self._runner(code, self._chunkname.encode())
+        status, text = self._runner(encode_code(code), self._chunkname.encode())
         return int(status), bytes(text)
 
     def execute(self, code: str | bytes) -> str:
@@ -131,7 +127,7 @@ class LuaModel:
         status, text = self.run(code)
         if status != LUA_OK:
             raise from_lua_status(status, text.decode("utf-8", "replace"))
-        return text.decode("utf-8", "surrogateescape")
+        return decode_text(text)
 
     def globals(self) -> list[str]:
         """The sorted names of the global table."""
@@ -225,13 +221,13 @@ class TableModel:
         return state.lua.execute(code)
 
     def names(self) -> list[str]:
-        return sorted(decode_name(n) for n in self.states)
+        return sorted(decode_text(n) for n in self.states)
 
     @staticmethod
     def error(err: int, op: str, name: bytes,
               maxalloc: int | None = None) -> LunatikError:
         """The exception the API raises for that errno (with new's EINVAL
-        already told apart, as api.States.new does)."""
+        already told apart, as control.api.States.new does)."""
         if op == "new" and err == _errno.EINVAL and name_errno(name):
             op = "info"     # the name's fault: from_errno gives InvalidName
         return from_errno(err, op=op, name=name, maxalloc=maxalloc)
@@ -239,7 +235,7 @@ class TableModel:
     def matches(self, infos: list[StateInfo]) -> bool:
         """Whether a list() agrees with the model (names and maxalloc)."""
         got = sorted((i.name, i.maxalloc) for i in infos)
-        want = sorted((decode_name(s.name), s.maxalloc)
+        want = sorted((decode_text(s.name), s.maxalloc)
                       for s in self.states.values())
         return got == want
 
@@ -247,7 +243,7 @@ class TableModel:
 def run_model(code: str | bytes, chunkname: str = CHUNKNAME) -> tuple[int, str]:
     """(status, text) of code in a fresh model state."""
     status, text = LuaModel(chunkname).run(code)
-    return status, text.decode("utf-8", "surrogateescape")
+    return status, decode_text(text)
 
 
 def as_outcome(fn: Any, *args: Any) -> tuple[str, Any]:

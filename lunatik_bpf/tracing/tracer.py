@@ -32,14 +32,15 @@ This module is the stable import point; the parts live in
 """
 from __future__ import annotations
 
-from .program import (BPF_SOURCE, LIBRARY_PATTERN, MECHANISMS, MODULE, PROBES,
-                      SUMMARY_SKIPS, SYMBOLS, TRACEFS, TRACEPOINTS, AttachError, Attachment,
-                      BccMissing, CompileError, HeadersMissing, LibraryNotFound,
-                      ModuleNotLoaded, NotRoot, Program, ProgramKey, SymbolMissing, Target,
-                      TracerError, attach_plan, build_program, find_loaded_library,
-                      kernel_symbols, library_symbols, mapped_as_deleted, mechanism,
-                      module_identity, probes, resolve_library, resolve_target,
-                      MODULE_TRACEPOINTS, UNLOAD_NOTE, module_tracepoints, resolve_mechanism)
+from ..control.types import MODULE
+from .program import (BPF_SOURCE, LIBRARY_PATTERN, MECHANISMS, MODULE_TRACEPOINTS, PROBES,
+                      RINGBUF_PAGES, STATES_MAX, SUMMARY_SKIPS, SYMBOLS, TRACEFS, TRACEPOINTS,
+                      UNLOAD_NOTE, AttachError, Attachment, BccMissing, CompileError,
+                      HeadersMissing, LibraryNotFound, ModuleNotLoaded, NotRoot, Program,
+                      ProgramKey, SymbolMissing, Target, TracerError, attach_plan,
+                      build_program, find_loaded_library, kernel_symbols, library_symbols,
+                      mapped_as_deleted, mechanism, module_identity, module_tracepoints, probes,
+                      resolve_library, resolve_mechanism, resolve_target)
 from .session import Tracer
 from .summary import StateSummary, Summary, summary_from_rows
 
@@ -51,4 +52,4 @@ __all__ = ["Tracer", "Program", "ProgramKey", "build_program", "Summary", "State
            "MODULE", "TRACEFS", "BPF_SOURCE", "LIBRARY_PATTERN",
            "find_loaded_library", "mapped_as_deleted", "resolve_library", "library_symbols",
            "kernel_symbols", "module_identity", "MODULE_TRACEPOINTS", "UNLOAD_NOTE",
-           "module_tracepoints", "resolve_mechanism"]
+           "module_tracepoints", "resolve_mechanism", "RINGBUF_PAGES", "STATES_MAX"]

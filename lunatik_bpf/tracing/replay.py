@@ -1,5 +1,5 @@
 """Replays the API calls a tracing session observed through the reference
-model (model.py) and reports where the state manager and the model differ.
+model (testing/model.py) and reports where the state manager and the model differ.
 
 What is replayed, in event order:
 - CREATE (name, maxalloc, ok or -errno) -> TableModel.new_errno;
@@ -16,10 +16,10 @@ import errno as _errno
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .api import Limits
+from ..control.errors import LUA_ERRSYNTAX, LUA_OK
+from ..control.types import Limits, encode_name
 from .events import Create, Event, ExecBegin, ExecEnd, Remove
 
-LUA_OK, LUA_ERRRUN, LUA_ERRSYNTAX, LUA_ERRMEM = 0, 2, 3, 4
 REPLAYED_STATUSES = (LUA_OK, LUA_ERRSYNTAX)
 DEFAULT_LIMITS = Limits(max_maxalloc=64 << 20, max_states=1024, budget=1000000,
                         max_code=64 << 10)
@@ -50,14 +50,14 @@ def _errno_of(ret: int) -> int | None:
 
 
 def replay(events: Iterable[Event], limits: Limits = DEFAULT_LIMITS) -> ReplayReport:
-    from .model import LuaModel, TableModel   # lupa only when replaying
+    from ..testing.model import LuaModel, TableModel   # lupa only when replaying
 
     table = TableModel(limits=limits, with_lua=False)
     luas: dict[bytes, LuaModel] = {}
     begins: dict[int, ExecBegin] = {}
     rep = ReplayReport()
     for ev in events:
-        raw = ev.name.encode("utf-8", "surrogateescape")
+        raw = encode_name(ev.name)
         if isinstance(ev, Create):
             observed = _errno_of(ev.error)
             if observed in (_errno.EDQUOT, _errno.ENOMEM):

@@ -20,15 +20,14 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import data
-from ..api import Limits, StateInfo, decode_name
+from ... import data
 from ..errors import LUA_OK, RESULT_MAX, from_lua_status, raise_for, result_too_large
+from ..types import NAME_MAXSIZE, Limits, StateInfo, decode_text
 
 # the library the package ships (lunatik_bpf/data; make user in a clone)
 DEFAULT_LIBRARY = data.path("liblunatik.so")
 LIBRARY_ENV = "LUNATIK_LIBRARY"
 
-NAME_MAXSIZE = 64           # LUNATIK_NAME_MAXSIZE
 LIST_PAGE = 64              # infos per lunatik_ctl_list call
 
 
@@ -43,7 +42,7 @@ class CInfo(ctypes.Structure):
     ]
 
     def to_info(self) -> StateInfo:
-        return StateInfo(name=decode_name(self.name), maxalloc=self.maxalloc,
+        return StateInfo(name=decode_text(self.name), maxalloc=self.maxalloc,
                          curralloc=self.curralloc, users=self.users)
 
 
@@ -219,5 +218,6 @@ class UserBackend:
         return f"UserBackend({str(self._library.path)!r})"
 
 
-def open(library: str | os.PathLike[str] | None = None) -> UserBackend:
+def connect_user(library: str | os.PathLike[str] | None = None) -> UserBackend:
+    """open_backend's factory for "user"."""
     return UserBackend(library)

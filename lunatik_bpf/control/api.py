@@ -10,8 +10,8 @@
 
 Names are str (sent as UTF-8) or bytes (sent as they are). The state
 manager decides which names are valid and the errors come back as the
-exceptions of lunatik_bpf.errors; only a name with an embedded NUL byte is
-refused here, since C cannot see past it.
+exceptions of errors.py; only a name with an embedded NUL byte is refused
+here (types.encode_name), since C cannot see past it.
 
 A States object holds its backend and nothing else: there is no module-level
 state in this package beyond what the C library itself holds (the user
@@ -22,75 +22,12 @@ module).
 from __future__ import annotations
 
 import errno as _errno
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import InvalidLimit, InvalidName, not_a_c_string
-
-if TYPE_CHECKING:
-    from .backends import Backend
-
-SIZE_MAX = (1 << 64) - 1
-
-
-@dataclass(frozen=True)
-class StateInfo:
-    """One state as the control plane reports it."""
-    name: str
-    maxalloc: int
-    curralloc: int
-    users: int
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The state manager's limits (struct lunatik_limits)."""
-    max_maxalloc: int
-    max_states: int
-    budget: int
-    max_code: int
-
-
-def encode_name(name: str | bytes) -> bytes:
-    """The bytes C sees for a name; refuses what cannot be a C string."""
-    if isinstance(name, str):
-        try:
-            raw = name.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError as exc:
-            raise InvalidName(f"invalid name {name!r}: not encodable ({exc})",
-                              errno=_errno.EINVAL) from None
-    elif isinstance(name, (bytes, bytearray, memoryview)):
-        raw = bytes(name)
-    else:
-        raise TypeError(f"a state name is str or bytes, not "
-                        f"{type(name).__name__}")
-    if b"\0" in raw:
-        raise not_a_c_string(raw)
-    return raw
-
-
-def decode_name(raw: bytes) -> str:
-    """The str for a name read back from C (lossless for any bytes)."""
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def encode_code(code: str | bytes) -> bytes:
-    if isinstance(code, str):
-        return code.encode("utf-8", "surrogateescape")
-    if isinstance(code, (bytes, bytearray, memoryview)):
-        return bytes(code)
-    raise TypeError(f"code is str or bytes, not {type(code).__name__}")
-
-
-def check_maxalloc(maxalloc: int, name: bytes) -> int:
-    """maxalloc must be an int that fits a size_t; the rest is C's call."""
-    if isinstance(maxalloc, bool) or not isinstance(maxalloc, int):
-        raise TypeError(f"maxalloc is an int, not {type(maxalloc).__name__}")
-    if not 0 <= maxalloc <= SIZE_MAX:
-        raise InvalidLimit(f"new {name!r}: maxalloc {maxalloc} does not fit "
-                           "a size_t", errno=_errno.EINVAL, name=name)
-    return maxalloc
+from .backends import Backend, open_backend
+from .errors import InvalidLimit, InvalidName
+from .types import Limits, StateInfo, check_maxalloc, decode_text, encode_code, encode_name
 
 
 class States:
@@ -136,7 +73,7 @@ class States:
         joined by tabs. Raises NoSuchState, CodeTooLarge, or a LuaError
         (LuaSyntaxError, LuaMemoryError, BudgetExceeded)."""
         out = self._backend.execute(encode_name(name), encode_code(code))
-        return out.decode("utf-8", "surrogateescape")
+        return decode_text(out)
 
     def list(self) -> list[StateInfo]:
         """Every live state."""
@@ -176,5 +113,4 @@ def connect(backend: str = "user", **options: Any) -> States:
     user options: library= path of a liblunatik.so (default: the one under
     build/user of this checkout, or $LUNATIK_LIBRARY).
     """
-    from .backends import open_backend
     return States(open_backend(backend, **options))

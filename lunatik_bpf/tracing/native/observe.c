@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The observer's native core: the checks of lunatik_bpf/observer.py (the
+ * The observer's native core: the checks of lunatik_bpf/tracing/observer.py (the
  * reference implementation, whose docstrings explain each ordering it
  * tolerates) over raw struct lunatik_event records, fed in batches from
  * the BPF ring buffer by libbcc's consumer (a C callback), so that no
- * Python runs per event. Loaded with ctypes by lunatik_bpf/native/__init__.py.
+ * Python runs per event. Loaded with ctypes by lunatik_bpf/tracing/native/__init__.py.
  *
  * The record layout comes from bpf/events.h, the header the BPF text
  * (bpf/lunatik.bpf.c) includes: there is one definition of it.

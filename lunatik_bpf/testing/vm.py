@@ -1,6 +1,6 @@
 """The virtme-ng harness: runs a command where the lunatik module is loaded.
 
-    python -m lunatik_bpf.vm [--kernel VER] [--cpus N] [--memory 2G] \\
+    python -m lunatik_bpf.testing.vm [--kernel VER] [--cpus N] [--memory 2G] \\
         [--param max_states=8] [--no-module] -- CMD...
 
 On a host that can load modules and has kprobes, and runs the kernel the
@@ -40,13 +40,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..control.types import MODULE, SYSFS
 from . import debugkernel
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 VM_DIR = BUILD / "vm"
-MODULE = REPO / "kernel" / "lunatik.ko"
-MODULE_NAME = "lunatik"
+KO = REPO / "kernel" / "lunatik.ko"     # the fresh build
+KO_ENV = "LUNATIK_KO"                   # tells the command which .ko was loaded
 DEFAULT_KVER = "6.1.0-56-amd64"
 
 # Kernel-log lines that fail a run (after libbpf's CI).
@@ -113,7 +114,7 @@ def host_can_load(kver: str) -> bool:
 class GuestRun:
     """What runs around the command where the module can be loaded."""
     command: list[str]
-    module: Path | None = MODULE
+    module: Path | None = KO
     params: list[str] = field(default_factory=list)
     status_file: Path | None = None
     timeout: float | None = None    # seconds; past it the command is killed
@@ -177,8 +178,7 @@ class GuestRun:
         return status or 1
 
     def command_status(self) -> int:
-        env = dict(os.environ, LUNATIK_KO=str(self.module or ""),
-                   LUNATIK_VM="1")
+        env = {**os.environ, KO_ENV: str(self.module or ""), "LUNATIK_VM": "1"}
         try:
             proc = subprocess.Popen(self.command, env=env, start_new_session=True)
         except OSError as exc:
@@ -239,6 +239,11 @@ def mount_tracing() -> None:
                         stderr=subprocess.DEVNULL)
 
 
+def loaded_ko() -> Path:
+    """In the command: the .ko the harness loaded, else the fresh build."""
+    return Path(os.environ.get(KO_ENV) or KO)
+
+
 def kernel_log() -> str:
     out = subprocess.run(["dmesg"], capture_output=True, text=True,
                          errors="replace")
@@ -246,7 +251,7 @@ def kernel_log() -> str:
 
 
 def module_loaded() -> bool:
-    return Path("/sys/module", MODULE_NAME).exists()
+    return SYSFS.exists()
 
 
 def insmod(module: Path, params: list[str]) -> bool:
@@ -261,9 +266,9 @@ def insmod(module: Path, params: list[str]) -> bool:
 
 
 def rmmod() -> bool:
-    done = subprocess.run(["rmmod", MODULE_NAME])
+    done = subprocess.run(["rmmod", MODULE])
     if done.returncode != 0:
-        print(f"vm: rmmod {MODULE_NAME} failed", file=sys.stderr)
+        print(f"vm: rmmod {MODULE} failed", file=sys.stderr)
     return done.returncode == 0
 
 
@@ -327,7 +332,7 @@ class VM:
     def _run(self, guest_argv: list[str]) -> int:
         VM_DIR.mkdir(parents=True, exist_ok=True)
         status_file = VM_DIR / f"status-{uuid.uuid4().hex}"
-        inner = [sys.executable, "-m", "lunatik_bpf.vm", "--guest",
+        inner = [sys.executable, "-m", "lunatik_bpf.testing.vm", "--guest",
                  "--status-file", str(status_file),
                  "--t0", repr(time.time()), *guest_argv]
         argv = self.vng_argv(inner)
@@ -359,7 +364,7 @@ def find_vng() -> str | None:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m lunatik_bpf.vm",
+    p = argparse.ArgumentParser(prog="python -m lunatik_bpf.testing.vm",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--kernel", default=None, help="kernel version to boot "
                    "(default: the newest -amd64 with headers)")
@@ -375,7 +380,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                        help="run here (the host must load modules)")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="show the guest's console, kernel messages included")
-    p.add_argument("--module", type=Path, default=MODULE)
+    p.add_argument("--module", type=Path, default=KO)
     p.add_argument("--no-module", action="store_true",
                    help="do not insert the module")
     p.add_argument("--param", action="append", default=[],

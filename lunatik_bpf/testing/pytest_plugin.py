@@ -39,25 +39,24 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from .api import States
-    from .tracer import Program, Tracer
+from ..control.backends import BACKENDS
 
-BACKENDS = ("user", "kernel")
-DEFAULT_RINGBUF_PAGES = 1024
+if TYPE_CHECKING:
+    from ..control.api import States
+    from ..tracing.tracer import Program, Tracer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lunatik", "Lunatik states traced with BPF")
-    group.addoption("--lunatik-backend", choices=BACKENDS, default=None,
+    group.addoption("--lunatik-backend", choices=list(BACKENDS), default=None,
                     help="backend of the lunatik_states/lunatik_trace fixtures for "
                          "tests without a lunatik_backend marker (default: user)")
     group.addoption("--lunatik-library", default=None, metavar="PATH",
                     help="user backend: the liblunatik.so to load (default: "
                          "$LUNATIK_LIBRARY or build/user/liblunatik.so)")
-    group.addoption("--lunatik-ringbuf-pages", type=int,
-                    default=DEFAULT_RINGBUF_PAGES, metavar="N",
-                    help="lunatik_trace: ring buffer size in pages (a power of two)")
+    group.addoption("--lunatik-ringbuf-pages", type=int, default=None, metavar="N",
+                    help="lunatik_trace: ring buffer size in pages (a power of two; "
+                         "default: the tracer's)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -92,7 +91,7 @@ class ProgramCache:
     """The compiled BPF programs of the session, one per backend (compiling
     takes seconds); a failed compile is remembered, not retried."""
 
-    def __init__(self, ringbuf_pages: int) -> None:
+    def __init__(self, ringbuf_pages: int | None) -> None:
         self.ringbuf_pages = ringbuf_pages
         self._programs: dict[str, Program] = {}
         self._errors: dict[str, Exception] = {}
@@ -101,9 +100,10 @@ class ProgramCache:
         if backend in self._errors:
             raise self._errors[backend]
         if backend not in self._programs:
-            from .tracer import Program, TracerError
+            from ..tracing.tracer import RINGBUF_PAGES, Program, TracerError
             try:
-                self._programs[backend] = Program(backend, "stream", self.ringbuf_pages)
+                self._programs[backend] = Program(backend, "stream",
+                                                  self.ringbuf_pages or RINGBUF_PAGES)
             except TracerError as err:
                 self._errors[backend] = err
                 raise
@@ -130,7 +130,7 @@ def lunatik_states(request: pytest.FixtureRequest) -> Iterator[States]:
     """A connected States on a clean table (backend: the lunatik_backend
     marker, else --lunatik-backend, else user); all states are closed after
     the test."""
-    from . import connect
+    from .. import connect
     sel = selection(request)
     options: dict[str, Any] = {"library": sel.library} if sel.library else {}
     try:
@@ -175,7 +175,7 @@ _SESSION = pytest.StashKey[TraceSession]()
 
 def findings_message(session: TraceSession) -> str:
     """The findings with their evidence, as a failure message."""
-    from .cli.render import event_line, verdict_lines
+    from ..tracing.render import event_line, verdict_lines
     tracer = session.tracer
     lines = [f"lunatik_trace: {len(session.findings)} findings on the "
              f"{tracer.backend} backend ({tracer.target}, {len(tracer.events)} "
@@ -193,7 +193,7 @@ def lunatik_trace(request: pytest.FixtureRequest, lunatik_states: States,
                   lunatik_programs: ProgramCache) -> Iterator[Tracer]:
     """A running Tracer on lunatik_states' backend; its findings fail the
     test (the states are closed, traced, when the test body ends)."""
-    from .tracer import Tracer, TracerError
+    from ..tracing.tracer import Tracer, TracerError
     backend = lunatik_states.backend.name
     library = getattr(lunatik_states.backend, "library_path", None)
     try:

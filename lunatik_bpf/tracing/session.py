@@ -15,14 +15,15 @@ import time
 from types import TracebackType
 from typing import Any, Callable
 
+from ..control.types import MODULE
 from . import native
 from .checks import Finding
 from .events import Event
 from .layout import of_loaded_module
 from .observer import Observer
-from .program import (MODULE, Program, Target, TracerError,
-                      attach_plan, import_bcc, mechanism, module_identity, require_root,
-                      resolve_mechanism, resolve_target)
+from .program import (RINGBUF_PAGES, Program, Target, TracerError, attach_plan,
+                      check_backend_mode, import_bcc, mechanism, module_identity,
+                      require_root, resolve_mechanism, resolve_target)
 from .summary import Summary, summary_from_rows
 
 
@@ -31,7 +32,7 @@ class Tracer:
 
     def __init__(self, backend: str = "user", mode: str = "stream",
                  library: str | os.PathLike[str] | None = None, pid: int | None = None,
-                 ringbuf_pages: int = 1024, program: Program | None = None,
+                 ringbuf_pages: int = RINGBUF_PAGES, program: Program | None = None,
                  interval: float = 0.1,
                  on_event: Callable[[Event], None] | None = None,
                  on_finding: Callable[[Finding], None] | None = None,
@@ -50,10 +51,7 @@ class Tracer:
             # the program decides: backend/mode/ring size follow it
             backend, mode, ringbuf_pages = (program.key.backend, program.key.mode,
                                             program.key.ringbuf_pages)
-        if backend not in ("user", "kernel"):
-            raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
-        if mode not in ("stream", "summary"):
-            raise ValueError(f"mode is 'stream' or 'summary', not {mode!r}")
+        check_backend_mode(backend, mode)
         self.backend = backend
         self.mode = mode
         self.probes = mechanism(backend, probes)   # "auto" until start()

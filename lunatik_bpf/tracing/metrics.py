@@ -21,10 +21,6 @@ from .events import (KINDS, Alloc, Contention, Deny, Event, ExecEnd, Histogram, 
                      Lookup, Unlock)
 from .summary import StateSummary, Summary
 
-# histogram kind -> unit of its values
-HIST_UNITS: dict[str, str] = {"alloc_size": "bytes", "exec_latency": "ns",
-                              "lock_wait": "ns", "lock_hold": "ns", "contention": "ns"}
-
 
 def log2_slot(value: int) -> int:
     """bpf_log2l's slot: 0 for 0, else s with 2^(s-1) <= value < 2^s."""
@@ -327,5 +323,4 @@ def parse_addr(text: str) -> tuple[str, int]:
 
 
 __all__ = ["summary_from_events", "stats_from_events", "stats_from_summary", "StateStats",
-           "SummaryCollector", "serve", "parse_addr", "histogram_buckets", "log2_slot",
-           "HIST_UNITS"]
+           "SummaryCollector", "serve", "parse_addr", "histogram_buckets", "log2_slot"]

@@ -24,14 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..control.types import MODULE, SYSFS
 from .events import BPF_DIR, Event, RawDecoder
 from .layout import Layout, LayoutError, for_backend
 from .summary import drop_cause_name
 
 BPF_SOURCE = BPF_DIR / "lunatik.bpf.c"
 TRACEFS = Path("/sys/kernel/tracing")
-MODULE = "lunatik"
 LIBRARY_PATTERN = re.compile(r"liblunatik[^/]*\.so")
+RINGBUF_PAGES = 1024    # the ring buffer's default size (4 MiB), a power of two
+STATES_MAX = 16384      # the states the summary maps hold by default
 
 # The probe list, one row per function of the probe contract
 # (kernel/probes.h): (symbol, entry probe, return probe, the module's
@@ -213,7 +215,7 @@ def module_identity() -> int | None:
     """The inode of /sys/module/<MODULE> (None: not loaded): a new load of
     the module makes a new sysfs directory with another inode."""
     try:
-        return os.stat(f"/sys/module/{MODULE}").st_ino
+        return SYSFS.stat().st_ino
     except OSError:
         return None
 
@@ -263,7 +265,7 @@ def resolve_target(backend: str, library: str | os.PathLike[str] | None = None,
         if missing:
             raise SymbolMissing(f"{path} lacks probe symbols: {', '.join(missing)}")
         return Target(str(path), pid)     # pid -1: every process using that library
-    if not Path(f"/sys/module/{MODULE}").is_dir():
+    if not SYSFS.is_dir():
         raise ModuleNotLoaded(f"kernel module '{MODULE}' is not loaded (insmod kernel/lunatik.ko)")
     if how == "tracepoint":
         missing = [t for t in MODULE_TRACEPOINTS if t not in module_tracepoints()]
@@ -301,6 +303,16 @@ class Attachment:
 # backend -> the mechanisms it can trace with; "auto" picks the first the
 # target offers
 MECHANISMS = {"user": ("uprobe",), "kernel": ("tracepoint", "kprobe")}
+MODES = ("stream", "summary")
+
+
+def check_backend_mode(backend: str, mode: str) -> None:
+    """Refuses a backend or a mode the tracer does not have (a Program's
+    and a session's arguments alike)."""
+    if backend not in MECHANISMS:
+        raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode is 'stream' or 'summary', not {mode!r}")
 
 # What each mechanism means for the module's unloading, in one line.
 UNLOAD_NOTE = {
@@ -424,7 +436,7 @@ class Program:
     one Tracer session at a time."""
 
     def __init__(self, backend: str = "user", mode: str = "stream",
-                 ringbuf_pages: int = 1024, states_max: int = 16384,
+                 ringbuf_pages: int = RINGBUF_PAGES, states_max: int = STATES_MAX,
                  defines: tuple[str, ...] = (),
                  extra_source: Path | None = None,
                  layout: Layout | None = None) -> None:
@@ -434,10 +446,7 @@ class Program:
         product's, with its maps and helpers in scope (the bench's producer,
         bench/producer.bpf.c). layout: the offsets of a state's fields
         (default: the loaded module's, or the library's build; layout.py)."""
-        if backend not in ("user", "kernel"):
-            raise ValueError(f"backend is 'user' or 'kernel', not {backend!r}")
-        if mode not in ("stream", "summary"):
-            raise ValueError(f"mode is 'stream' or 'summary', not {mode!r}")
+        check_backend_mode(backend, mode)
         if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
             raise ValueError(f"ringbuf_pages must be a power of two, not {ringbuf_pages}")
         if states_max < 1:
@@ -607,15 +616,16 @@ class Program:
 
 
 def build_program(backend: str = "user", mode: str = "stream",
-                  ringbuf_pages: int = 1024, states_max: int = 16384) -> Program:
+                  ringbuf_pages: int = RINGBUF_PAGES, states_max: int = STATES_MAX) -> Program:
     """Compiles and loads the BPF program of one (backend, mode, ring size)."""
     return Program(backend, mode, ringbuf_pages, states_max)
 
 
 __all__ = ["Program", "ProgramKey", "build_program", "Attachment", "attach_plan",
            "mechanism", "resolve_mechanism", "module_tracepoints", "MODULE_TRACEPOINTS",
-           "UNLOAD_NOTE", "MECHANISMS", "Target", "resolve_target", "PROBES", "SYMBOLS", "TRACEPOINTS",
-           "probes", "MODULE", "TracerError", "NotRoot", "BccMissing", "HeadersMissing",
+           "UNLOAD_NOTE", "MECHANISMS", "MODES", "RINGBUF_PAGES", "STATES_MAX",
+           "check_backend_mode", "Target", "resolve_target", "PROBES", "SYMBOLS", "TRACEPOINTS",
+           "probes", "TracerError", "NotRoot", "BccMissing", "HeadersMissing",
            "LibraryNotFound", "ModuleNotLoaded", "SymbolMissing", "CompileError",
            "AttachError", "import_bcc", "require_root", "require_headers",
            "resolve_library", "library_symbols", "kernel_symbols", "module_identity"]

@@ -6,7 +6,7 @@
 Names go out as their raw bytes plus one NUL, so the kernel's policy is
 what checks them (NUL inside, length); errors come back as the netlink
 errno with the module's extack message and map to exceptions through
-lunatik_bpf.errors, like the user backend's.
+errors.py, like the user backend's.
 
 Each thread gets its own netlink socket (pyroute2 sockets belong to the
 thread that made them), so threads sharing one backend run their requests
@@ -17,15 +17,14 @@ from __future__ import annotations
 import errno as _errno
 import threading
 from dataclasses import fields, replace
-from pathlib import Path
 from typing import Any
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, genlmsg
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.generic import GenericNetlinkSocket
 
-from ..api import Limits, StateInfo, decode_name
 from ..errors import LUA_OK, RESULT_MAX, LunatikError, from_errno, from_lua_status, result_too_large
+from ..types import PARAMETERS, Limits, StateInfo, decode_text
 
 # ---- mirror of kernel/netlink.h (tests/kernel/test_uapi.py compares) ----
 GENL_NAME = "lunatik"
@@ -55,9 +54,6 @@ ATTRS: tuple[tuple[str, str], ...] = (
 )
 # ---- end of the mirror ----
 
-NAME_MAXSIZE = 64           # LUNATIK_NAME_MAXSIZE (lunatik.h)
-PARAMETERS = Path("/sys/module/lunatik/parameters")
-
 
 class LunatikMsg(genlmsg):
     """A lunatik request or reply: genl header + the attributes above."""
@@ -80,7 +76,7 @@ def _strip_nul(raw: bytes) -> bytes:
 
 def _info_of(msg: Any) -> StateInfo:
     return StateInfo(
-        name=decode_name(_strip_nul(msg.get_attr("LUNATIK_ATTR_NAME"))),
+        name=decode_text(_strip_nul(msg.get_attr("LUNATIK_ATTR_NAME"))),
         maxalloc=msg.get_attr("LUNATIK_ATTR_MAXALLOC"),
         curralloc=msg.get_attr("LUNATIK_ATTR_CURRALLOC"),
         users=msg.get_attr("LUNATIK_ATTR_USERS"))
@@ -215,7 +211,7 @@ class KernelBackend:
         limits, for restoring them."""
         old = self.limits()
         if old is None:
-            raise KernelError("cannot read /sys/module/lunatik/parameters")
+            raise KernelError(f"cannot read {PARAMETERS}")
         new = replace(old, **changes)
         for f in fields(Limits):
             value = getattr(new, f.name)
@@ -240,5 +236,6 @@ class KernelBackend:
         return "KernelBackend()"
 
 
-def open() -> KernelBackend:
+def connect_kernel() -> KernelBackend:
+    """open_backend's factory for "kernel"."""
     return KernelBackend()

@@ -3,9 +3,10 @@
 A backend speaks the control plane of kernel/lunatik.h (lunatik_ctl_*) in
 its own way: "user" calls the user-space library through ctypes, "kernel"
 talks generic netlink to the module. Both take names as bytes (already
-checked by the API to be C strings), raise the exceptions of
-lunatik_bpf.errors through errors.from_errno / errors.from_lua_status, and
-return api.StateInfo for the info they read back.
+checked by the API to be C strings), raise the exceptions of errors.py
+through errors.from_errno / errors.from_lua_status, and return
+types.StateInfo for the info they read back. They import types.py and
+errors.py, never the API.
 
 Backends are imported on first use, so that the user backend works where
 pyroute2 is missing and the kernel backend where no .so was built.
@@ -16,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from ..api import Limits, StateInfo
+    from ..types import Limits, StateInfo
 
 
 @runtime_checkable
@@ -51,23 +52,20 @@ class Backend(Protocol):
         """Releases the connection (sockets, ...); the states live on."""
 
 
-# name -> module (relative to this package). The module defines
-# open(**options) -> Backend; a class <Name>Backend(**options) works too.
-BACKENDS: dict[str, str] = {
-    "user": ".user",
-    "kernel": ".kernel",
+# name -> (module relative to this package, its factory(**options) -> Backend)
+BACKENDS: dict[str, tuple[str, str]] = {
+    "user": (".user", "connect_user"),
+    "kernel": (".kernel", "connect_kernel"),
 }
 
 
 def open_backend(name: str, **options: Any) -> Backend:
     """A new connection to the named backend."""
     try:
-        module_name = BACKENDS[name]
+        module_name, factory_name = BACKENDS[name]
     except KeyError:
         raise ValueError(f"unknown backend {name!r}; known: "
                          f"{', '.join(sorted(BACKENDS))}") from None
-    module = importlib.import_module(module_name, __name__)
-    factory = getattr(module, "open", None) or getattr(
-        module, f"{name.capitalize()}Backend")
+    factory = getattr(importlib.import_module(module_name, __name__), factory_name)
     backend: Backend = factory(**options)
     return backend

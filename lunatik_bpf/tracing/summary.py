@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .events import DROP_CAUSES, HIST_NAMES, KIND_NAMES, Histogram
+from .events import DROP_CAUSES, HIST_NAMES, HIST_UNITS, KIND_NAMES, Histogram, c_text
 
 # ---- drops, by cause ----
 
@@ -106,8 +106,7 @@ class Summary:
             if s.contended:
                 counts += f" contended_locks={s.contended}"
             lines.append(f"  {s.name!r}@{s.state:#x}: {counts}")
-        for kind, unit in (("alloc_size", "bytes"), ("exec_latency", "ns"),
-                           ("lock_wait", "ns"), ("lock_hold", "ns"), ("contention", "ns")):
+        for kind, unit in HIST_UNITS.items():
             h = self.histogram(kind)
             if h.total:
                 lines.append(h.render(unit).rstrip())
@@ -139,7 +138,7 @@ def summary_from_rows(*, counters: Iterable[Row], counts: Iterable[Row],
                  for k, per_cpu in counts}
     for k, v in counters:
         serial = int(k.value)
-        identity[serial] = (int(v.state), _text(v.name))
+        identity[serial] = (int(v.state), c_text(v.name))
         summary.states.append(_state_summary(v, per_state.get(serial, [0] * len(v.n)),
                                              by_serial.get(serial)))
     summary.states += [_state_summary(v, None, None) for v in named]
@@ -166,13 +165,9 @@ def _state_summary(c: Any, n: list[int] | None, allocs: Any | None) -> StateSumm
         counts["alloc"] += int(allocs.charges)
         grown += int(allocs.grown)
         shrunk += int(allocs.shrunk)
-    return StateSummary(state=int(c.state), name=_text(c.name), counts=counts,
+    return StateSummary(state=int(c.state), name=c_text(c.name), counts=counts,
                         lookup_miss=int(c.lookup_miss), exec_errors=int(c.exec_errors),
                         alloc_bytes=grown, free_bytes=shrunk, contended=int(c.contended))
-
-
-def _text(raw: bytes) -> str:
-    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 __all__ = ["StateSummary", "Summary", "summary_from_rows", "DROP_TEXT", "drop_text",
