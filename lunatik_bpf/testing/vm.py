@@ -387,6 +387,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="module parameter name=value (repeatable)")
     p.add_argument("--kernel-tree", type=Path, default=None, metavar="DIR",
                    help="boot this built kernel tree (make test-debug's)")
+    p.add_argument("--append", action="append", default=[], metavar="ARG",
+                   help="more kernel command line (repeatable)")
     p.add_argument("--debug", action="store_true",
                    help="the debug kernel: show that KASAN, lockdep and kmemleak are "
                    "on, report every KASAN finding, scan for leaks after rmmod")
@@ -442,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         print("vm: virtme-ng (vng) not found", file=sys.stderr)
         return 127
     # without multi-shot KASAN reports only its first finding
-    append = ("kasan_multi_shot",) if args.debug else ()
+    append = (("kasan_multi_shot",) if args.debug else ()) + tuple(args.append)
     return VM(kver, args.cpus, args.memory, args.kvm, vng, args.verbose,
               args.kernel_tree, append).run(guest_options(args))
 
