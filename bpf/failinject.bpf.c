@@ -44,10 +44,14 @@ static __always_inline __u64 module_frame(struct pt_regs *ctx)
 		return 0;
 	n = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
 	for (int i = 0; i < STACK_DEPTH; i++) {
+		/* the mask, not the loop bound, is what older verifiers
+		 * (6.1's) accept as keeping the index inside the array */
+		__u64 ip = st->ip[i & (STACK_DEPTH - 1)];
+
 		if (i * 8 >= n)
 			break;
-		if (st->ip[i] >= lo && st->ip[i] < hi)
-			return st->ip[i];
+		if (ip >= lo && ip < hi)
+			return ip;
 	}
 	return 0;
 }

@@ -81,7 +81,8 @@ def test_kernel_lock_contention(kernel_program, kernel_probes):
         main.close("tr_kcont")
     evs = per_state(tracer.events, "tr_kcont")
     c = kind_counts(evs)
-    assert c["exec_begin"] == c["exec_end"] == c["lock"] == c["unlock"] == 10 * nthreads
+    assert c["exec_begin"] == c["exec_end"] == c["lock"] == c["unlock"] == 10 * nthreads, \
+        (dict(c), tracer.drops, tracer.program.drops_by_cause())
     flagged = [e for e in evs if isinstance(e, Lock) and e.contended]
     assert flagged, "threads executing on one state never waited for each other"
     assert set(flagged) <= set(contended(evs))

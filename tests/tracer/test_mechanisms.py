@@ -174,8 +174,8 @@ def test_auto_falls_back_to_kprobes_without_tracepoints(kernel_program) -> None:
     asking for its tracepoints says what is missing."""
     assert NOTRACE_KO.is_file(), f"{NOTRACE_KO} missing: make kmod-notrace"
     lunatik_bpf.connect("kernel").close_all()
-    assert rmmod() and insmod(NOTRACE_KO, [])
     try:
+        assert rmmod() and insmod(NOTRACE_KO, [])
         assert module_tracepoints() == set()
         with pytest.raises(SymbolMissing, match="lacks the tracepoints"):
             Tracer(program=kernel_program, probes="tracepoint").start()
