@@ -13,6 +13,7 @@ build/results/fault-injection.txt.
 """
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,43 +33,60 @@ pytestmark = [pytest.mark.kernel, pytest.mark.root, pytest.mark.skipif(
 INTERVALS = (1, 2, 3, 4, 5, 7, 10, 16, 25, 40, 64)
 TIMES = 40                          # failures per run at most
 REPORT = BUILD / "results" / "fault-injection.txt"
-# what an injected failure may look like to the caller
+# what an injected failure may look like to the caller: ENOMEM from the
+# control plane, a Lua memory error inside a chunk, ENOMEM from a read of
+# a live_* parameter
 DOCUMENTED = (lunatik_bpf.SystemOutOfMemory, lunatik_bpf.LuaMemoryError)
-# every function of the module that allocates (kernel/*.c)
-SITES = {"lunatik_create", "lunatik_alloc", "lunatik_nl_execute", "lunatik_nl_list",
-         "lunatik_nl_info", "lunatik_nl_limits", "lunatik_tally"}
+OUTCOMES = {"ok", "SystemOutOfMemory", "LuaMemoryError", "ENOMEM"}
+# every allocation the module makes for these workloads, by the functions
+# that may hold it (static helpers are inlined or not, as the compiler
+# chooses); klua.c's output buffer serves in-kernel callers only
+SITES: dict[str, set[str]] = {
+    "a state (states.c)": {"lunatik_create"},
+    "the Lua allocator (alloc.c)": {"lunatik_realloc", "lunatik_alloc", "lunatik_alloc_build"},
+    "execute's output and reply (netlink.c)": {"lunatik_nl_execute",
+                                               "lunatik_nl_execute_reply"},
+    "lookup's reply (netlink.c)": {"lunatik_nl_lookup"},
+    "list's batch (netlink.c)": {"lunatik_nl_list"},
+    "close_all's reply (netlink.c)": {"lunatik_nl_close_all"},
+    "the live_* parameters (module.c)": {"lunatik_tally", "lunatik_get_live_states",
+                                         "lunatik_get_live_bytes"},
+}
 
 CHUNK = ("local t = {} for i = 1, 300 do t[i] = string.rep('x', i % 40) .. i end "
          "local big = string.rep('y', 20000) return #t, #big")
 
 
 def attempt(op: Callable[[], object]) -> str:
-    """Runs one operation: 'ok', or the documented error's class name."""
+    """Runs one operation: 'ok', or the documented error it met."""
     try:
         op()
         return "ok"
     except DOCUMENTED as exc:
         return type(exc).__name__
+    except OSError as exc:
+        if exc.errno == errno.ENOMEM:
+            return "ENOMEM"
+        raise
+
+
+def read_live_states() -> str:
+    return PARAMETERS.joinpath("live_states").read_text()
 
 
 def netlink_workload(s: States, tag: str) -> list[str]:
     names = [f"fi_{tag}_{i}" for i in range(3)]
     out = [attempt(lambda n=n: s.new(n, 1 << 20)) for n in names]
-    out += [attempt(s.list), attempt(s.limits), attempt(lambda: s.lookup(names[0]))]
-    out += [attempt(lambda: PARAMETERS.joinpath("live_states").read_text())]
-    for n in names:
-        if s.lookup(n) is not None:
-            s.close(n)
+    out += [attempt(s.list), attempt(lambda: s.lookup(names[0])), attempt(read_live_states)]
     return out
 
 
 def execute_workload(s: States, tag: str) -> list[str]:
     name = f"fi_{tag}_x"
     out = [attempt(lambda: s.new(name, 1 << 20))]
-    if s.lookup(name) is not None:
+    if out[0] == "ok":
         out += [attempt(lambda: s.execute(name, CHUNK)) for _ in range(3)]
         out += [attempt(lambda: s.execute(name, "return collectgarbage('count') > 0"))]
-        s.close(name)
     return out
 
 
@@ -76,10 +94,11 @@ def close_all_workload(s: States, tag: str) -> list[str]:
     out = []
     for i in range(4):
         name = f"fi_{tag}_c{i}"
-        out.append(attempt(lambda: s.new(name, 1 << 20)))
-        if s.lookup(name) is not None:
+        created = attempt(lambda: s.new(name, 1 << 20))
+        out.append(created)
+        if created == "ok":
             out.append(attempt(lambda: s.execute(name, "g = {} for i = 1, 100 do g[i] = i end")))
-    s.close_all()
+    out.append(attempt(s.close_all))
     return out
 
 
@@ -107,7 +126,8 @@ def test_every_failure_is_documented(injector: FaultInjector, kernel_program,
                     outcomes = WORKLOADS[workload](states, f"{workload[:2]}{interval}")
                 finally:
                     failures += injector.disarm()
-                assert set(outcomes) <= {"ok", "SystemOutOfMemory", "LuaMemoryError"}
+                assert set(outcomes) <= OUTCOMES, outcomes
+                states.close_all()          # no injection while cleaning up
         assert [str(f) for f in tracer.findings] == [] and tracer.drops == 0
         assert failures > 0
         # still usable, and nothing left allocated
@@ -131,4 +151,5 @@ def test_every_allocation_site_failed(injector: FaultInjector) -> None:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    assert SITES <= set(by_function), f"never failed: {SITES - set(by_function)}"
+    never = [site for site, functions in SITES.items() if not functions & set(by_function)]
+    assert never == [], f"never failed: {never}"
