@@ -74,6 +74,9 @@ def read_live_states() -> str:
     return PARAMETERS.joinpath("live_states").read_text()
 
 
+PREPARED = "fi_prepared"
+
+
 def netlink_workload(s: States, tag: str) -> list[str]:
     names = [f"fi_{tag}_{i}" for i in range(3)]
     out = [attempt(lambda n=n: s.new(n, 1 << 20)) for n in names]
@@ -82,9 +85,12 @@ def netlink_workload(s: States, tag: str) -> list[str]:
 
 
 def execute_workload(s: States, tag: str) -> list[str]:
+    # first in a state made before the injection (PREPARED): an execute's
+    # own allocations (its output buffer, its reply) come first there
+    out = [attempt(lambda: s.execute(PREPARED, "return 1")) for _ in range(2)]
     name = f"fi_{tag}_x"
-    out = [attempt(lambda: s.new(name, 1 << 20))]
-    if out[0] == "ok":
+    out += [attempt(lambda: s.new(name, 1 << 20))]
+    if out[-1] == "ok":
         out += [attempt(lambda: s.execute(name, CHUNK)) for _ in range(3)]
         out += [attempt(lambda: s.execute(name, "return collectgarbage('count') > 0"))]
     return out
@@ -121,6 +127,7 @@ def test_every_failure_is_documented(injector: FaultInjector, kernel_program,
     try:
         with Tracer(program=kernel_program, retain=False) as tracer:
             for interval in INTERVALS:
+                states.new(PREPARED, 1 << 20)
                 injector.arm(interval, TIMES)
                 try:
                     outcomes = WORKLOADS[workload](states, f"{workload[:2]}{interval}")
