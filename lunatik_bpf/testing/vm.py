@@ -272,6 +272,24 @@ def rmmod() -> bool:
     return done.returncode == 0
 
 
+@contextlib.contextmanager
+def module_swapped(module: Path | None) -> Iterator[None]:
+    """In the command: `module` loaded in place of the harness's for the
+    body (None: the body loads and unloads on its own), and the harness's
+    own .ko loaded again afterwards, whatever the body left behind. The
+    harness's, not the fresh build: on the debug kernel only its build
+    loads."""
+    if module is not None and not (rmmod() and insmod(module, [])):
+        raise RuntimeError(f"could not load {module} in place of {loaded_ko()}")
+    try:
+        yield
+    finally:
+        if module_loaded() and not rmmod():
+            raise RuntimeError(f"could not unload {MODULE} to restore {loaded_ko()}")
+        if not insmod(loaded_ko(), []):
+            raise RuntimeError(f"could not load {loaded_ko()} again")
+
+
 # ----------------------------------------------------------------- host side
 VM_LOCK = Path("/tmp/lunatik-vm.lock")
 

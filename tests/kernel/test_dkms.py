@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.testing.vm import BUILD, insmod, loaded_ko, module_loaded, rmmod
+from lunatik_bpf.testing.vm import BUILD, module_swapped
 
 pytestmark = [pytest.mark.kernel, pytest.mark.root]
 
-KO = loaded_ko()
 DKMS_TREE = BUILD / "dkms" / "tree" / "lunatik"
 
 
@@ -29,15 +28,10 @@ def test_the_dkms_module_loads_and_serves() -> None:
     assert subprocess.run(["modinfo", "-F", "version", str(ko)], capture_output=True,
                           text=True, check=True).stdout.strip() == version("lunatik-bpf")
     lunatik_bpf.connect("kernel").close_all()
-    assert rmmod() and insmod(ko, [])
-    try:
+    with module_swapped(ko):
         assert Path("/sys/module/lunatik/version").read_text().strip() == version("lunatik-bpf")
         states = lunatik_bpf.connect("kernel")
         states.new("dkms_state", 1 << 16)
         assert states.execute("dkms_state", "return 6 * 7") == "42"
         states.close("dkms_state")
         states.disconnect()
-    finally:
-        if module_loaded():
-            assert rmmod()
-        assert insmod(KO, [])

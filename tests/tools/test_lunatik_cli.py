@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from lunatik_bpf.cli.lunatik import EXIT_MODULE, EXIT_USAGE, size
-from lunatik_bpf.testing.vm import insmod, loaded_ko, module_loaded, rmmod
+from lunatik_bpf.testing.vm import loaded_ko, module_loaded, module_swapped
 
 LUNATIK = Path(sys.executable).parent / "lunatik"
-KO = loaded_ko()
 
 
 def lunatik(*args: str | Path, stdin: str | None = None, env: dict[str, str] | None = None
@@ -89,11 +88,11 @@ def test_load_unload_reload(tmp_path: Path) -> None:
     release = os.uname().release
     where = tmp_path / "lib" / "modules" / release / "updates" / "dkms"
     where.mkdir(parents=True)
-    shutil.copy(KO, where / "lunatik.ko")
+    shutil.copy(loaded_ko(), where / "lunatik.ko")
     subprocess.run(["depmod", "-b", str(tmp_path), release], check=True)
     env = dict(os.environ, MODPROBE_OPTIONS=f"-d {tmp_path}")
     lunatik("stop", "--all")
-    try:
+    with module_swapped(None):
         assert lunatik("unload", env=env).returncode == 0 and not module_loaded()
         assert lunatik("status").stdout == "lunatik: not loaded\n"
         done = lunatik("list")
@@ -106,7 +105,3 @@ def test_load_unload_reload(tmp_path: Path) -> None:
         assert lunatik("unload", env=env).returncode == 0
         done = lunatik("load", env=broken)
         assert done.returncode == EXIT_MODULE and "modprobe lunatik" in done.stderr
-    finally:
-        if module_loaded():
-            assert rmmod()
-        assert insmod(KO, [])

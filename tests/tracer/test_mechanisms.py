@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.testing.vm import BUILD, insmod, loaded_ko, module_loaded, rmmod
+from lunatik_bpf.testing.vm import BUILD, module_swapped
 from lunatik_bpf.tracing.events import Create, Event
 from lunatik_bpf.tracing.tracer import (MODULE_TRACEPOINTS, TRACEFS, Program, Summary,
                                         SymbolMissing, Tracer, module_tracepoints)
@@ -33,7 +33,6 @@ ALLOC_CHUNK = "local t = {} for i = 1, 200 do t[i] = {i, tostring(i)} end return
 VOLATILE = {"ts", "pid", "tid", "comm", "cpu", "state", "latency", "wait", "hold"}
 EVENTS = TRACEFS / "events" / "lunatik"
 NOTRACE_KO = BUILD / "kmod-notrace" / "lunatik.ko"      # make kmod-notrace
-KO = loaded_ko()
 
 
 def workload() -> None:
@@ -174,8 +173,7 @@ def test_auto_falls_back_to_kprobes_without_tracepoints(kernel_program) -> None:
     asking for its tracepoints says what is missing."""
     assert NOTRACE_KO.is_file(), f"{NOTRACE_KO} missing: make kmod-notrace"
     lunatik_bpf.connect("kernel").close_all()
-    try:
-        assert rmmod() and insmod(NOTRACE_KO, [])
+    with module_swapped(NOTRACE_KO):
         assert module_tracepoints() == set()
         with pytest.raises(SymbolMissing, match="lacks the tracepoints"):
             Tracer(program=kernel_program, probes="tracepoint").start()
@@ -185,8 +183,4 @@ def test_auto_falls_back_to_kprobes_without_tracepoints(kernel_program) -> None:
             workload()
         assert [str(f) for f in tracer.findings] == [] and tracer.drops == 0
         assert {"create", "remove", "exec_end", "free"} <= {e.kind for e in ours(tracer.events)}
-    finally:
-        if module_loaded():
-            assert rmmod()
-        assert insmod(KO, [])
     assert set(MODULE_TRACEPOINTS) <= module_tracepoints()
