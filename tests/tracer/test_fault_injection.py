@@ -80,7 +80,9 @@ PREPARED = "fi_prepared"
 def netlink_workload(s: States, tag: str) -> list[str]:
     names = [f"fi_{tag}_{i}" for i in range(3)]
     out = [attempt(lambda n=n: s.new(n, 1 << 20)) for n in names]
-    out += [attempt(s.list), attempt(lambda: s.lookup(names[0])), attempt(read_live_states)]
+    # the lookup is of PREPARED, which exists whatever failed before it: a
+    # lookup that finds nothing allocates no reply
+    out += [attempt(s.list), attempt(lambda: s.lookup(PREPARED)), attempt(read_live_states)]
     return out
 
 
