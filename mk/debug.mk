@@ -1,6 +1,6 @@
 # The module under the kernel's own bug finders (kernel/debug/debug.config):
 #   make debug-kernel  build the debug kernel once per machine (cached under
-#                      ~/.cache/lunatik-bpf/, about 16 min on 2 cores)
+#                      ~/.cache/lunatik-bpf/, about 20 min on 2 cores)
 #   make kmod-debug    the module built against it, in build/kmod-debug/
 #   make test-debug    the kernel suite in the VM on that kernel (scripts/test-debug.sh)
 # TOP and BUILD come from the top Makefile; kmod_links from mk/kmod.mk.

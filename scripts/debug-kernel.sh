@@ -72,7 +72,7 @@ done <"$fragment"
 [ $bad -eq 0 ] || { say "the config lacks options (see above); $dir/config.log"; exit 1; }
 
 jobs=$(nproc)
-say "building bzImage and modules with -j$jobs (about 16 min on 2 cores); log: $dir/build.log"
+say "building bzImage and modules with -j$jobs (about 20 min on 2 cores); log: $dir/build.log"
 start=$(date +%s)
 make -j"$jobs" >"$dir/build.log" 2>&1 &
 pid=$!
