@@ -231,8 +231,12 @@ static int lunatik_nl_execute(struct sk_buff *skb, struct genl_info *info)
 		return status;
 	code = info->attrs[LUNATIK_ATTR_CODE];
 
-	/* Too large for the stack: the result text has its own buffer. */
-	out = kvmalloc(capacity, GFP_KERNEL);
+	/*
+	 * Too large for the stack: the result text has its own buffer. Quiet
+	 * when it fails: the caller gets ENOMEM, and any caller under memory
+	 * pressure could otherwise fill the log with vmalloc's stack dumps.
+	 */
+	out = kvmalloc(capacity, GFP_KERNEL | __GFP_NOWARN);
 	if (!out)
 		return -ENOMEM;
 	status = lunatik_ctl_execute(lunatik_nl_name(info), nla_data(code),

@@ -1,6 +1,8 @@
 """Fixtures of the API suite: one functional suite, parametrized over the
 backends. The host runs `-m "not kernel"` (the user-space library); the VM
-runs `-m kernel` (the module).
+runs `-m kernel` (the module). Every test marked `kernel`, wherever it is,
+is checked against the kernel log's deny-list: a splat during a test fails
+that test (the harness checks the whole run as well).
 """
 from __future__ import annotations
 
@@ -12,10 +14,25 @@ import pytest
 
 import lunatik_bpf
 from lunatik_bpf.control.api import States
+from lunatik_bpf.testing.vm import deny_matches, kernel_log
 
 CORPUS = Path(__file__).parent / "lua_corpus"
 
 BACKENDS = ["user", pytest.param("kernel", marks=pytest.mark.kernel)]
+
+
+@pytest.fixture(autouse=True)
+def no_splat(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails a kernel test whose run left a splat in the kernel log."""
+    if request.node.get_closest_marker("kernel") is None:
+        yield
+        return
+    before = kernel_log()
+    yield
+    after = kernel_log()
+    new = after[len(before):] if after.startswith(before) else after
+    bad = deny_matches(new)
+    assert not bad, "kernel log splat during the test:\n" + "\n".join(bad)
 
 
 @pytest.fixture(params=BACKENDS)
