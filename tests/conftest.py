@@ -14,7 +14,7 @@ import pytest
 
 import lunatik_bpf
 from lunatik_bpf.control.api import States
-from lunatik_bpf.testing.vm import deny_matches, kernel_log
+from lunatik_bpf.testing.vm import deny_matches, kernel_log_during
 
 CORPUS = Path(__file__).parent / "lua_corpus"
 
@@ -27,11 +27,9 @@ def no_splat(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.node.get_closest_marker("kernel") is None:
         yield
         return
-    before = kernel_log()
-    yield
-    after = kernel_log()
-    new = after[len(before):] if after.startswith(before) else after
-    bad = deny_matches(new)
+    with kernel_log_during() as lines:
+        yield
+    bad = deny_matches("\n".join(lines))
     assert not bad, "kernel log splat during the test:\n" + "\n".join(bad)
 
 

@@ -250,6 +250,32 @@ def kernel_log() -> str:
     return out.stdout
 
 
+@contextlib.contextmanager
+def kernel_log_during() -> Iterator[list[str]]:
+    """The kernel-log lines printed during the body, in the list it yields
+    (filled on exit). Read from /dev/kmsg rather than by running dmesg:
+    forking a large Python process costs up to a second under emulation,
+    and this runs around every kernel test."""
+    fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    lines: list[str] = []
+    try:
+        os.lseek(fd, 0, os.SEEK_END)
+        yield lines
+        while True:
+            try:
+                record = os.read(fd, 8192)
+            except BlockingIOError:         # no more records
+                break
+            except BrokenPipeError:         # overwritten before read: go on
+                lines.append("vm: kernel log records lost (ring buffer overwritten)")
+                continue
+            # "prio,seq,usec,flags;text\n" then " KEY=value" lines
+            text = record.decode(errors="replace").partition(";")[2]
+            lines.append(text.split("\n", 1)[0])
+    finally:
+        os.close(fd)
+
+
 def module_loaded() -> bool:
     return SYSFS.exists()
 

@@ -2,6 +2,7 @@
 tests: nothing is booted here)."""
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -68,3 +69,21 @@ def test_guest_clock_is_not_emulated_hpet() -> None:
     traced figure."""
     current = Path("/sys/devices/system/clocksource/clocksource0/current_clocksource")
     assert current.read_text().strip() in ("tsc", "kvm-clock")
+
+
+@pytest.mark.skipif(not os.access("/dev/kmsg", os.W_OK), reason="needs root's /dev/kmsg")
+def test_kernel_log_during_sees_only_the_body() -> None:
+    """The per-test splat check reads what the body printed, from
+    /dev/kmsg: not what came before, and every line of it."""
+    def printk(text: str) -> None:
+        with open("/dev/kmsg", "w") as kmsg:
+            kmsg.write(text + "\n")
+
+    tag = f"lunatik-test-{os.getpid()}"
+    printk(f"{tag}: before, BUG: not ours")
+    with vm.kernel_log_during() as lines:
+        printk(f"{tag}: first")
+        printk(f"{tag}: Call Trace:")
+    ours = [line for line in lines if line.startswith(tag)]
+    assert ours == [f"{tag}: first", f"{tag}: Call Trace:"]
+    assert vm.deny_matches("\n".join(ours)) == [f"{tag}: Call Trace:"]
