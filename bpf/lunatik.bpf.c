@@ -23,6 +23,9 @@
  *                             create, unlock and free)
  *   LUNATIK_RINGBUF_PAGES=N   the ring buffer's size in pages (a power of two)
  *   LUNATIK_STATES_MAX=N      how many states the summary maps hold
+ *   LUNATIK_PREEMPTIBLE=1|0   the kernel can preempt a task inside the
+ *                             module (PREEMPT, PREEMPT_RT, preempt=full):
+ *                             every stash per thread (see the stashes)
  * Only the emit and summary helpers differ between the variants; the
  * per-state counters and log2 histograms are kept in both modes.
  */
@@ -47,6 +50,11 @@
 #ifndef LUNATIK_STATES_MAX
 #define LUNATIK_STATES_MAX 16384
 #endif
+#ifndef LUNATIK_PREEMPTIBLE
+#define LUNATIK_PREEMPTIBLE 1
+#endif
+/* one entry stash per CPU and function (below), instead of per thread */
+#define LUNATIK_SLOTS	(!LUNATIK_USER && !LUNATIK_PREEMPTIBLE)
 
 /* The traced code's memory: the library's is user memory. */
 #if LUNATIK_USER
@@ -107,9 +115,9 @@ struct key_scratch {
 BPF_RINGBUF_OUTPUT(events, LUNATIK_RINGBUF_PAGES);	/* every event, to the observer */
 #endif
 BPF_PERCPU_ARRAY(drops, __u64, LUNATIK_DROP_MAX);	/* what was lost, by enum lunatik_drop_cause */
-BPF_HASH(stashes, struct stash_key, struct stash, 10240);	/* entry to return, per thread: uprobes, the module's create */
-#if !LUNATIK_USER
-BPF_PERCPU_ARRAY(slots, struct stash, FN_MAX);		/* entry to return, one per CPU and function: the module */
+BPF_HASH(stashes, struct stash_key, struct stash, 10240);	/* entry to return, per thread: uprobes, a preemptible kernel, the module's create */
+#if LUNATIK_SLOTS
+BPF_PERCPU_ARRAY(slots, struct stash, FN_MAX);		/* entry to return, one per CPU and function: the module's others */
 #endif
 BPF_PERCPU_ARRAY(scratch, struct stash, 1);		/* a stash being built or taken */
 BPF_HASH(contending, __u32, struct contention_stash, 10240);	/* lock:contention_begin to _end, per thread */
@@ -181,18 +189,22 @@ static __always_inline __u64 name_at(__u64 s)
  * A uprobed thread can sleep and migrate between the two, so the library's
  * are per thread, in a hash map, and so is the module's create (it
  * allocates with GFP_KERNEL). The module's other contract functions do not
- * sleep between entry and return, so theirs are one slot per CPU and
- * function, tagged with the thread: no hash update and delete per call.
- * An entry that finds its slot pending, or the hash map full, loses a stash.
+ * sleep between entry and return; where the kernel preempts only at a
+ * sleep (LUNATIK_PREEMPTIBLE=0), nothing else enters them on that CPU
+ * before they return, so theirs are one slot per CPU and function, tagged
+ * with the thread: no hash update and delete per call. A fully preemptible
+ * kernel can switch tasks between entry and spin_lock, so there they are
+ * per thread too. An entry that finds its slot pending, or the hash map
+ * full, loses a stash.
  */
-#define STASH_PER_CPU(fn)	(!LUNATIK_USER && (fn) != FN_CREATE)
+#define STASH_PER_CPU(fn)	(LUNATIK_SLOTS && (fn) != FN_CREATE)
 
 static __always_inline struct stash *slot_of(__u32 fn)
 {
-#if LUNATIK_USER
-	return NULL;
-#else
+#if LUNATIK_SLOTS
 	return slots.lookup(&fn);
+#else
+	return NULL;
 #endif
 }
 

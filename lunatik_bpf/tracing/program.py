@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from ..control.types import MODULE, SYSFS
 from .events import BPF_DIR, Event, RawDecoder
+from . import preemption
 from .layout import Layout, LayoutError, for_backend
 from .summary import drop_cause_name
 
@@ -456,6 +457,9 @@ class Program:
         except LayoutError as exc:
             raise TracerError(str(exc)) from None
         self.key = ProgramKey(backend, mode, ringbuf_pages, self.layout.offsets)
+        # the module's kprobe stashes: per CPU only where it cannot be
+        # preempted inside them (preemption.py); the library's are per thread
+        self.preemption = preemption.running_kernel() if backend == "kernel" else None
         bcc = import_bcc()
         require_root()
         require_headers()
@@ -464,6 +468,7 @@ class Program:
                   f"-DLUNATIK_STREAM={1 if mode == 'stream' else 0}",
                   f"-DLUNATIK_RINGBUF_PAGES={ringbuf_pages}",
                   f"-DLUNATIK_STATES_MAX={states_max}",
+                  f"-DLUNATIK_PREEMPTIBLE={0 if self.per_cpu_stashes else 1}",
                   "-Wno-macro-redefined"] + self.layout.cflags() + [f"-D{d}" for d in defines]
         t0 = time.monotonic()
         try:
@@ -492,6 +497,12 @@ class Program:
             self.decoder = RawDecoder(type(ring.event(ctypes.addressof(probe))))
             self._record_at = (ctypes.c_char * self.decoder.size).from_address
             self._open_ring(ring)
+
+    @property
+    def per_cpu_stashes(self) -> bool:
+        """The module's kprobe stashes are per CPU (bpf/lunatik.bpf.c's
+        slots), not per thread."""
+        return self.preemption is not None and not self.preemption.preemptible
 
     # ---- records ----
 
@@ -579,7 +590,7 @@ class Program:
     def reset(self) -> None:
         """Clears the maps a session reads (counters, histograms, drops, stashes)."""
         names = ["counters", "counts", "named", "hists", "stashes", "contending"]
-        if self.key.backend == "kernel":
+        if self.per_cpu_stashes:
             names.append("slots")
         if self.key.mode == "summary":
             names.append("allocs")

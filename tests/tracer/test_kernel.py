@@ -15,13 +15,18 @@ QEMU/TCG guest, with 3 CPUs too, was checked). So their events are only
 checked for consistency here."""
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 import lunatik_bpf
-from lunatik_bpf.tracing.events import Contention, Create, ExecEnd, Free, Lock, Put
+from lunatik_bpf.tracing import preemption
+from lunatik_bpf.tracing.events import Contention, Create, Event, ExecEnd, Free, Lock, Put
+from lunatik_bpf.tracing.preemption import SCHED_PREEMPT
+from lunatik_bpf.tracing.program import Program
 from lunatik_bpf.tracing.replay import replay
 from lunatik_bpf.tracing.tracer import SYMBOLS, Tracer, kernel_symbols
 
@@ -61,36 +66,82 @@ def test_kernel_scripted_workload(kstates, kernel_program, kernel_probes):
     assert report.divergences == [] and report.replayed == 3
 
 
-def test_kernel_lock_contention(kernel_program, kernel_probes):
+def contend(program: Program, probes: str, name: str = "tr_kcont", reps: int = 10
+            ) -> tuple[Tracer, list[Event], int]:
+    """Threads (one netlink socket each) executing on one state, traced:
+    the tracer, the state's events, and how many executes ran."""
     main = lunatik_bpf.connect("kernel")
     main.close_all()
     nthreads = max(2, min(os.cpu_count() or 2, 4))
 
     def run() -> None:
-        own = lunatik_bpf.connect("kernel")     # one netlink socket per thread
-        for _ in range(10):
-            own.execute("tr_kcont", LONG_CHUNK)
+        own = lunatik_bpf.connect("kernel")
+        for _ in range(reps):
+            own.execute(name, LONG_CHUNK)
 
-    with Tracer(program=kernel_program, probes=kernel_probes) as tracer:
-        main.new("tr_kcont", 1 << 20)
+    with Tracer(program=program, probes=probes) as tracer:
+        main.new(name, 1 << 20)
         threads = [threading.Thread(target=run) for _ in range(nthreads)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        main.close("tr_kcont")
-    evs = per_state(tracer.events, "tr_kcont")
+        main.close(name)
+    return tracer, per_state(tracer.events, name), reps * nthreads
+
+
+def test_kernel_lock_contention(kernel_program, kernel_probes):
+    tracer, evs, n = contend(kernel_program, kernel_probes)
     c = kind_counts(evs)
-    assert c["exec_begin"] == c["exec_end"] == c["lock"] == c["unlock"] == 10 * nthreads, \
+    assert c["exec_begin"] == c["exec_end"] == c["lock"] == c["unlock"] == n, \
         (dict(c), tracer.drops, tracer.program.drops_by_cause())
     flagged = [e for e in evs if isinstance(e, Lock) and e.contended]
     assert flagged, "threads executing on one state never waited for each other"
     assert set(flagged) <= set(contended(evs))
     summary = tracer.summary()
-    assert summary.histogram("lock_wait", "tr_kcont").total == 10 * nthreads
+    assert summary.histogram("lock_wait", "tr_kcont").total == n
     contention = [e for e in evs if isinstance(e, Contention)]
     assert summary.histogram("contention", "tr_kcont").total == len(contention)
     assert all(e.wait > 0 for e in contention)
+    assert tracer.findings == [] and tracer.drops == 0
+
+
+@contextlib.contextmanager
+def preempt_mode(mode: str) -> Iterator[None]:
+    """PREEMPT_DYNAMIC's mode switched for the body, then restored."""
+    before = preemption.from_sched_debug(SCHED_PREEMPT.read_text())
+    assert before is not None
+    SCHED_PREEMPT.write_text(mode)
+    try:
+        yield
+    finally:
+        SCHED_PREEMPT.write_text("full" if before else "voluntary")
+
+
+def test_kernel_stashes_follow_the_preemption_model(kernel_program):
+    """On a fully preemptible kernel a task can be preempted inside the
+    module's functions (at spin_unlock, say, with the lock's waiters
+    runnable), and the next task to enter one on that CPU would overwrite a
+    per-CPU entry stash: the kprobe programs must then keep them per thread.
+    Debian's kernel (PREEMPT_DYNAMIC, voluntary) is switched to "full" for
+    a program compiled there, which must trace contended executes through
+    kprobes without losing a stash; the session's program follows the mode
+    it was compiled in."""
+    if not os.access(SCHED_PREEMPT, os.W_OK):
+        pytest.skip(f"no {SCHED_PREEMPT}: not a PREEMPT_DYNAMIC kernel")
+    assert kernel_program.per_cpu_stashes == \
+        (not preemption.from_sched_debug(SCHED_PREEMPT.read_text()))
+    with preempt_mode("full"):
+        program = (kernel_program if not kernel_program.per_cpu_stashes
+                   else Program("kernel", "stream", 1024))
+        try:
+            assert not program.per_cpu_stashes
+            tracer, evs, n = contend(program, "kprobe", "tr_kpreempt", reps=20)
+            assert program.drops_by_cause()["stash"] == 0
+        finally:
+            if program is not kernel_program:
+                program.close()
+    assert kind_counts(evs)["exec_end"] == n
     assert tracer.findings == [] and tracer.drops == 0
 
 
