@@ -335,6 +335,59 @@ def one_vm_at_a_time() -> Iterator[None]:
         yield
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process under pid (children first), from /proc's parent links."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def running(pid: int) -> bool:
+    """pid exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@contextlib.contextmanager
+def ending_descendants_on(*signums: signal.Signals) -> Iterator[None]:
+    """For the body: a signal that would end this process (CI cancelling a
+    job, timeout(1), a closed terminal) first ends what it started: vng
+    runs QEMU as its own child, and killing vng alone leaves the guest
+    running, holding a CPU and the VM lock's reason to exist. SIGKILL
+    cannot be caught; ^C reaches the whole foreground group already."""
+    def end(signum: int, _frame: object) -> None:
+        pids = descendants(os.getpid())
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + 10
+            while (pids := [p for p in pids if running(p)]) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        print(f"vm: {signal.Signals(signum).name}: the VM was stopped", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    before = {s: signal.signal(s, end) for s in signums}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
 @dataclass
 class VM:
     """One virtme-ng boot running one command."""
@@ -384,7 +437,9 @@ class VM:
         env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
         print(f"vm: {shlex.join(argv)}", file=sys.stderr, flush=True)
         t0 = time.monotonic()
-        vng_status = subprocess.call(argv, cwd=REPO, env=env)
+        proc = subprocess.Popen(argv, cwd=REPO, env=env)
+        with ending_descendants_on(signal.SIGTERM, signal.SIGHUP):
+            vng_status = proc.wait()
         took = time.monotonic() - t0
         try:
             status = int(status_file.read_text())

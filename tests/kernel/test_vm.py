@@ -1,11 +1,14 @@
 """The VM harness's command line and the vng command it builds (host
-tests: nothing is booted here)."""
+tests; one starts the QEMU of a VM and stops it)."""
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,55 @@ def test_kernel_log_during_sees_only_the_body() -> None:
     ours = [line for line in lines if line.startswith(tag)]
     assert ours == [f"{tag}: first", f"{tag}: Call Trace:"]
     assert vm.deny_matches("\n".join(ours)) == [f"{tag}: Call Trace:"]
+
+
+def test_descendants_follow_parent_links() -> None:
+    """A child and its grandchild, found from /proc, and gone once ended."""
+    child = subprocess.Popen(["sh", "-c", "sleep 600 & wait"])
+    try:
+        deadline = time.monotonic() + 10
+        while len(vm.descendants(child.pid)) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        below = vm.descendants(os.getpid())
+        assert child.pid in below
+        grandchildren = vm.descendants(child.pid)
+        assert len(grandchildren) == 1 and vm.running(grandchildren[0])
+    finally:
+        child.kill()
+        child.wait()
+    os.kill(grandchildren[0], signal.SIGKILL)
+    assert not vm.running(child.pid)        # reaped
+
+
+@pytest.mark.root
+def test_terminated_harness_leaves_no_vm_running() -> None:
+    """SIGTERM to the host harness (CI cancelling the job, timeout(1))
+    ends vng and its QEMU too, instead of leaving the guest running."""
+    if vm.host_can_load(vm.default_kver()) or vm.find_vng() is None:
+        pytest.skip("no VM on this host")
+    with open(vm.VM_LOCK, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pytest.skip("another VM is running")
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    harness = subprocess.Popen([sys.executable, "-m", "lunatik_bpf.testing.vm", "--no-module",
+                                "--", "sleep", "600"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        qemu: list[int] = []
+        deadline = time.monotonic() + 60
+        while not qemu and time.monotonic() < deadline:
+            time.sleep(0.2)
+            qemu = [p for p in vm.descendants(harness.pid)
+                    if Path(f"/proc/{p}/comm").read_text().startswith("qemu")]
+        assert qemu, "the harness never started QEMU"
+        started = vm.descendants(harness.pid)
+        harness.terminate()
+        assert harness.wait(timeout=30) == 128 + signal.SIGTERM
+        assert "SIGTERM: the VM was stopped" in harness.stderr.read()
+        assert [p for p in started if vm.running(p)] == []
+    finally:
+        if harness.poll() is None:
+            harness.kill()
+            harness.wait()
