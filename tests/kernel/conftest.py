@@ -5,16 +5,11 @@ log's deny-list.)
 """
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from lunatik_bpf.control.backends.kernel import KernelBackend
-from lunatik_bpf.control.types import PARAMETERS
-from lunatik_bpf.testing.vm import loaded_ko
-
-KO = loaded_ko()
 
 
 @pytest.fixture
@@ -31,14 +26,3 @@ def kb() -> Iterator[KernelBackend]:
             backend.set_limits(**limits.__dict__)
         backend.disconnect()
 
-
-def module_loaded() -> bool:
-    return PARAMETERS.parent.exists()
-
-
-def insmod(*params: str) -> None:
-    subprocess.run(["insmod", str(KO), *params], check=True)
-
-
-def rmmod() -> None:
-    subprocess.run(["rmmod", "lunatik"], check=True)

@@ -20,7 +20,7 @@ import pytest
 from lunatik_bpf.control.backends.kernel import KernelBackend
 from lunatik_bpf.control.types import PARAMETERS
 
-from .conftest import insmod, module_loaded, rmmod
+from lunatik_bpf.testing import vm
 
 pytestmark = pytest.mark.kernel
 
@@ -51,11 +51,11 @@ def settle() -> int:
 @pytest.fixture
 def reloaded():
     """Leaves the module loaded with its defaults whatever the test did."""
-    assert module_loaded()
+    assert vm.module_loaded()
     yield
-    if module_loaded():
-        rmmod()
-    insmod()
+    if vm.module_loaded():
+        assert vm.rmmod()
+    assert vm.insmod(vm.loaded_ko(), [])
 
 
 def fill(kb: KernelBackend, name: bytes) -> None:
@@ -77,9 +77,9 @@ def test_rmmod_with_live_states_frees_everything(reloaded: None) -> None:
         grown = used_bytes() - baseline
         assert grown >= live * 3 // 4, (grown, live)
         kb.disconnect()
-        rmmod()                         # the states are still there
-        assert not module_loaded()
-        insmod()
+        assert vm.rmmod()               # the states are still there
+        assert not vm.module_loaded()
+        assert vm.insmod(vm.loaded_ko(), [])
     after = settle()            # a fresh module, as at the baseline
     assert after - baseline < SLACK, (
         f"{(after - baseline) / MIB:.1f} MiB still used after {ROUNDS} "
@@ -87,9 +87,9 @@ def test_rmmod_with_live_states_frees_everything(reloaded: None) -> None:
 
 
 def test_insmod_parameters(reloaded: None) -> None:
-    rmmod()
-    insmod("max_states=2", "budget=5000", "default_maxalloc=3000000",
-           "max_code=4096")
+    assert vm.rmmod()
+    assert vm.insmod(vm.loaded_ko(), ["max_states=2", "budget=5000", "default_maxalloc=3000000",
+                                   "max_code=4096"])
     kb = KernelBackend()
     limits = kb.limits()
     assert limits is not None
@@ -124,7 +124,7 @@ def test_rmmod_while_executing(reloaded: None) -> None:
     t = threading.Thread(target=spin)
     t.start()
     time.sleep(0.05)
-    rmmod()
+    assert vm.rmmod()
     t.join()
-    assert not module_loaded()
+    assert not vm.module_loaded()
     assert len(outcome) == 1
