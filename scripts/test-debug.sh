@@ -14,11 +14,6 @@
 # fault-injection sweep and the Lua-error storm (about 30 min with the
 # boot). LUNATIK_DEBUG_TESTS=all runs every kernel test.
 #
-# Known failure (issue 14 open): test_kernel_lock_contention[kprobe] fails
-# about one run in three here with "entry probes whose stash was lost". The
-# kprobe programs keep one entry stash per CPU for functions that do not
-# sleep (bpf/lunatik.bpf.c), which assumes no preemption between entry and
-# return; this kernel is CONFIG_PREEMPT (full), Debian's is voluntary.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
