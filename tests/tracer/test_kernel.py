@@ -15,17 +15,14 @@ QEMU/TCG guest, with 3 CPUs too, was checked). So their events are only
 checked for consistency here."""
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 import lunatik_bpf
 from lunatik_bpf.tracing import preemption
 from lunatik_bpf.tracing.events import Contention, Create, Event, ExecEnd, Free, Lock, Put
-from lunatik_bpf.tracing.preemption import SCHED_PREEMPT
 from lunatik_bpf.tracing.program import Program
 from lunatik_bpf.tracing.replay import replay
 from lunatik_bpf.tracing.tracer import SYMBOLS, Tracer, kernel_symbols
@@ -106,41 +103,23 @@ def test_kernel_lock_contention(kernel_program, kernel_probes):
     assert tracer.findings == [] and tracer.drops == 0
 
 
-@contextlib.contextmanager
-def preempt_mode(mode: str) -> Iterator[None]:
-    """PREEMPT_DYNAMIC's mode switched for the body, then restored."""
-    before = preemption.from_sched_debug(SCHED_PREEMPT.read_text())
-    assert before is not None
-    SCHED_PREEMPT.write_text(mode)
-    try:
-        yield
-    finally:
-        SCHED_PREEMPT.write_text("full" if before else "voluntary")
-
-
 def test_kernel_stashes_follow_the_preemption_model(kernel_program):
     """On a fully preemptible kernel a task can be preempted inside the
     module's functions (at spin_unlock, say, with the lock's waiters
     runnable), and the next task to enter one on that CPU would overwrite a
     per-CPU entry stash: the kprobe programs must then keep them per thread.
-    Debian's kernel (PREEMPT_DYNAMIC, voluntary) is switched to "full" for
-    a program compiled there, which must trace contended executes through
-    kprobes without losing a stash; the session's program follows the mode
-    it was compiled in."""
-    if not os.access(SCHED_PREEMPT, os.W_OK):
-        pytest.skip(f"no {SCHED_PREEMPT}: not a PREEMPT_DYNAMIC kernel")
-    assert kernel_program.per_cpu_stashes == \
-        (not preemption.from_sched_debug(SCHED_PREEMPT.read_text()))
-    with preempt_mode("full"):
-        program = (kernel_program if not kernel_program.per_cpu_stashes
-                   else Program("kernel", "stream", 1024))
-        try:
-            assert not program.per_cpu_stashes
-            tracer, evs, n = contend(program, "kprobe", "tr_kpreempt", reps=20)
-            assert program.drops_by_cause()["stash"] == 0
-        finally:
-            if program is not kernel_program:
-                program.close()
+    The program follows the running kernel's model: per-CPU slots on
+    Debian's (voluntary), per thread on the debug kernel (PREEMPT full),
+    where contended executes through kprobes lose no stash. (Switched to
+    "full", Debian's kernel shows per-CPU slots failing at once: 11 to 24
+    lost stashes in 40 executes. The test does not switch it: that changes
+    the scheduler of the whole machine under the other tests, and in the
+    one suite run that did, a later detach waited forever in
+    synchronize_srcu; the cause is not established.)"""
+    model = preemption.running_kernel()
+    assert kernel_program.per_cpu_stashes == (not model.preemptible), model
+    tracer, evs, n = contend(kernel_program, "kprobe", "tr_kpreempt", reps=20)
+    assert kernel_program.drops_by_cause()["stash"] == 0
     assert kind_counts(evs)["exec_end"] == n
     assert tracer.findings == [] and tracer.drops == 0
 
