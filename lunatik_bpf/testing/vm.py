@@ -209,11 +209,16 @@ class GuestRun:
             except (OSError, ValueError):
                 continue
             print(f"  task {task.name} ({comm}):\n{stack}", file=sys.stderr)
-        with contextlib.suppress(OSError):
-            Path("/proc/sysrq-trigger").write_text("w")     # blocked tasks
+        for what in ("w", "l"):         # blocked tasks, then each CPU's backtrace
+            with contextlib.suppress(OSError):
+                Path("/proc/sysrq-trigger").write_text(what)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:   # SIGKILL waits for the kernel
+            print("vm: the command does not die: a task is stuck in the kernel "
+                  "(its stack is above); the run goes on without it", file=sys.stderr)
 
     @staticmethod
     def check_log(log: str, status: int) -> int:
@@ -318,6 +323,7 @@ def module_swapped(module: Path | None) -> Iterator[None]:
 
 # ----------------------------------------------------------------- host side
 VM_LOCK = Path("/tmp/lunatik-vm.lock")
+GUEST_OVERHEAD = 900.0      # s: a debug boot (~130-170), Python's start, kmemleak
 
 
 @contextlib.contextmanager
@@ -361,6 +367,19 @@ def running(pid: int) -> bool:
         return False
 
 
+def stop_descendants() -> None:
+    """SIGTERM to every process this one started, then SIGKILL to what is
+    still there 10 s later."""
+    pids = descendants(os.getpid())
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 10
+        while (pids := [p for p in pids if running(p)]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def ending_descendants_on(*signums: signal.Signals) -> Iterator[None]:
     """For the body: a signal that would end this process (CI cancelling a
@@ -369,14 +388,7 @@ def ending_descendants_on(*signums: signal.Signals) -> Iterator[None]:
     running, holding a CPU and the VM lock's reason to exist. SIGKILL
     cannot be caught; ^C reaches the whole foreground group already."""
     def end(signum: int, _frame: object) -> None:
-        pids = descendants(os.getpid())
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-            deadline = time.monotonic() + 10
-            while (pids := [p for p in pids if running(p)]) and time.monotonic() < deadline:
-                time.sleep(0.1)
+        stop_descendants()
         print(f"vm: {signal.Signals(signum).name}: the VM was stopped", file=sys.stderr)
         raise SystemExit(128 + signum)
 
@@ -399,6 +411,10 @@ class VM:
     verbose: bool = False       # show the guest's console (kernel log)
     tree: Path | None = None    # a built kernel tree to boot instead of /boot's
     append: tuple[str, ...] = ()    # more kernel command line
+    # seconds after which the host stops the guest, whatever it is doing:
+    # the command's own deadline in the guest cannot end a guest whose
+    # tasks are stuck in the kernel
+    deadline: float | None = None
 
     def vng_argv(self, inner: list[str]) -> list[str]:
         kernel = self.tree or Path(f"/boot/vmlinuz-{self.kver}")
@@ -439,7 +455,13 @@ class VM:
         t0 = time.monotonic()
         proc = subprocess.Popen(argv, cwd=REPO, env=env)
         with ending_descendants_on(signal.SIGTERM, signal.SIGHUP):
-            vng_status = proc.wait()
+            try:
+                vng_status = proc.wait(timeout=self.deadline)
+            except subprocess.TimeoutExpired:
+                stop_descendants()
+                print(f"vm: the guest had not ended {self.deadline:.0f} s after it "
+                      f"was started: stopped", file=sys.stderr)
+                return STATUS_TIMEOUT
         took = time.monotonic() - t0
         try:
             status = int(status_file.read_text())
@@ -544,8 +566,11 @@ def main(argv: list[str] | None = None) -> int:
         return 127
     # without multi-shot KASAN reports only its first finding
     append = (("kasan_multi_shot",) if args.debug else ()) + tuple(args.append)
+    # the guest's deadline, plus its boot and what follows the command
+    # (rmmod, kmemleak's scans, the log) on the slowest (debug) kernel
+    deadline = None if args.timeout is None else args.timeout + GUEST_OVERHEAD
     return VM(kver, args.cpus, args.memory, args.kvm, vng, args.verbose,
-              args.kernel_tree, append).run(guest_options(args))
+              args.kernel_tree, append, deadline).run(guest_options(args))
 
 
 if __name__ == "__main__":

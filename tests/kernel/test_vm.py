@@ -110,10 +110,9 @@ def test_descendants_follow_parent_links() -> None:
     assert not vm.running(child.pid)        # reaped
 
 
-@pytest.mark.root
-def test_terminated_harness_leaves_no_vm_running() -> None:
-    """SIGTERM to the host harness (CI cancelling the job, timeout(1))
-    ends vng and its QEMU too, instead of leaving the guest running."""
+@pytest.fixture
+def vm_free() -> None:
+    """A VM may boot here now: this host needs one, and none is running."""
     if vm.host_can_load(vm.default_kver()) or vm.find_vng() is None:
         pytest.skip("no VM on this host")
     with open(vm.VM_LOCK, "a") as lock:
@@ -122,17 +121,29 @@ def test_terminated_harness_leaves_no_vm_running() -> None:
         except BlockingIOError:
             pytest.skip("another VM is running")
         fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def qemu_under(pid: int, within: float = 60) -> list[int]:
+    """The QEMU processes below pid, once one is up."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = [p for p in vm.descendants(pid)
+                 if Path(f"/proc/{p}/comm").read_text().startswith("qemu")]
+        if found:
+            return found
+        time.sleep(0.2)
+    return []
+
+
+@pytest.mark.root
+def test_terminated_harness_leaves_no_vm_running(vm_free: None) -> None:
+    """SIGTERM to the host harness (CI cancelling the job, timeout(1))
+    ends vng and its QEMU too, instead of leaving the guest running."""
     harness = subprocess.Popen([sys.executable, "-m", "lunatik_bpf.testing.vm", "--no-module",
                                 "--", "sleep", "600"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        qemu: list[int] = []
-        deadline = time.monotonic() + 60
-        while not qemu and time.monotonic() < deadline:
-            time.sleep(0.2)
-            qemu = [p for p in vm.descendants(harness.pid)
-                    if Path(f"/proc/{p}/comm").read_text().startswith("qemu")]
-        assert qemu, "the harness never started QEMU"
+        assert qemu_under(harness.pid), "the harness never started QEMU"
         started = vm.descendants(harness.pid)
         harness.terminate()
         assert harness.wait(timeout=30) == 128 + signal.SIGTERM
@@ -142,3 +153,17 @@ def test_terminated_harness_leaves_no_vm_running() -> None:
         if harness.poll() is None:
             harness.kill()
             harness.wait()
+
+
+@pytest.mark.root
+def test_host_stops_a_guest_past_its_deadline(vm_free: None,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    """A guest that does not end (its command stuck in the kernel, where
+    the guest's own deadline cannot kill it) is stopped by the host at
+    its deadline, with status 124 and nothing left running."""
+    machine = vm.VM(vm.default_kver(), vng=vm.find_vng() or "vng", deadline=5)
+    assert machine.run(["--no-module", "--", "sleep", "600"]) == vm.STATUS_TIMEOUT
+    assert "had not ended 5 s after it was started: stopped" in capfd.readouterr().err
+    left = subprocess.run(["pgrep", "-f", "qemu-system.* -name virtme-ng"],
+                          capture_output=True, text=True)
+    assert left.returncode == 1, left.stdout
