@@ -20,6 +20,12 @@ The exit status is the command's (or 1 for a splat or a failed rmmod,
 124 when it ran past --timeout, 125 when the guest never reported one: it
 crashed or did not boot). The
 guest writes it to a file under build/vm/, which the host reads back.
+
+Nothing outlives the run: past --timeout the guest kills the command (after
+showing its tasks' kernel stacks) and goes on even if a task stuck in the
+kernel does not die; the host stops a guest still running GUEST_OVERHEAD
+seconds after that deadline (124); SIGTERM or SIGHUP to the host side ends
+vng and QEMU with it.
 """
 from __future__ import annotations
 
