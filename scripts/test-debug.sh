@@ -13,7 +13,6 @@
 # the tracer's kernel tests through both mechanisms, the layout, the
 # fault-injection sweep and the Lua-error storm (about 30 min with the
 # boot). LUNATIK_DEBUG_TESTS=all runs every kernel test.
-#
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

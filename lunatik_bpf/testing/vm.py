@@ -347,15 +347,22 @@ def one_vm_at_a_time() -> Iterator[None]:
         yield
 
 
+def _stat(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name (state, ppid, ...);
+    none when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def descendants(pid: int) -> list[int]:
     """Every process under pid (children first), from /proc's parent links."""
     children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    for proc in Path("/proc").glob("[0-9]*"):
+        fields = _stat(proc.name)
+        if fields:
+            children.setdefault(int(fields[1]), []).append(int(proc.name))
     found: list[int] = []
     todo = [pid]
     while todo:
@@ -367,10 +374,8 @@ def descendants(pid: int) -> list[int]:
 
 def running(pid: int) -> bool:
     """pid exists and is not a zombie."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def stop_descendants() -> None:

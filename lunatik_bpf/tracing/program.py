@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..control.types import MODULE, SYSFS
-from .events import BPF_DIR, Event, RawDecoder
 from . import preemption
+from .events import BPF_DIR, Event, RawDecoder
 from .layout import Layout, LayoutError, for_backend
 from .summary import drop_cause_name
 

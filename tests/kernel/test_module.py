@@ -19,7 +19,6 @@ import pytest
 
 from lunatik_bpf.control.backends.kernel import KernelBackend
 from lunatik_bpf.control.types import PARAMETERS
-
 from lunatik_bpf.testing import vm
 
 pytestmark = pytest.mark.kernel

@@ -5,7 +5,6 @@ tested on the module (test_kernel.py)."""
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import pytest
 
@@ -60,7 +59,6 @@ def test_running_kernel_names_its_source():
     """This machine's answer comes from the first source that has one."""
     found = preemption.running_kernel()
     assert found.source
-    config = Path("/proc/config.gz")
-    if found.source == str(config):
-        with gzip.open(config, "rt") as f:
+    if found.source == str(preemption.PROC_CONFIG):
+        with gzip.open(preemption.PROC_CONFIG, "rt") as f:
             assert preemption.from_config(f.read()) is found.preemptible
